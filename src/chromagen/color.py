@@ -1,0 +1,60 @@
+"""sRGB <-> CIELAB (D65) on batch-first torch tensors, and the one place that defines model scaling.
+
+Models never see raw Lab: they take ``L`` scaled to [-1, 1] and predict ``ab`` divided by ``AB_SCALE``.
+Change the scaling here and every dataset, model and colorizer follows.
+"""
+
+import kornia.color
+import torch
+from torch import Tensor
+
+L_MAX = 100.0
+AB_SCALE = 110.0
+
+
+def rgb_to_lab(rgb: Tensor) -> Tensor:
+    """sRGB in [0, 1], shape (N, 3, H, W) -> Lab with L in [0, 100] and a, b roughly in [-110, 110]."""
+    return kornia.color.rgb_to_lab(rgb.float())
+
+
+def lab_to_rgb(lab: Tensor) -> Tensor:
+    """Lab -> sRGB in [0, 1]; out-of-gamut colors are clipped so the result is always displayable."""
+    return kornia.color.lab_to_rgb(lab.float(), clip=True)
+
+
+def normalize_l(lightness: Tensor) -> Tensor:
+    """L in [0, 100] -> model input in [-1, 1]."""
+    return lightness / (L_MAX / 2) - 1.0
+
+
+def denormalize_l(l_norm: Tensor) -> Tensor:
+    """Model input in [-1, 1] -> L in [0, 100]."""
+    return (l_norm + 1.0) * (L_MAX / 2)
+
+
+def normalize_ab(ab: Tensor) -> Tensor:
+    """ab in Lab units -> model target (about [-1, 1])."""
+    return ab / AB_SCALE
+
+
+def denormalize_ab(ab_norm: Tensor) -> Tensor:
+    """Model output -> ab in Lab units."""
+    return ab_norm * AB_SCALE
+
+
+def rgb_to_model_space(rgb: Tensor) -> tuple[Tensor, Tensor]:
+    """sRGB batch -> (normalized L, normalized ab): the pair a model trains on."""
+    lab = rgb_to_lab(rgb)
+    return normalize_l(lab[:, :1]), normalize_ab(lab[:, 1:])
+
+
+def model_space_to_rgb(l_norm: Tensor, ab_norm: Tensor) -> Tensor:
+    """(normalized L, normalized ab) -> sRGB in [0, 1]."""
+    lab = torch.cat([denormalize_l(l_norm), denormalize_ab(ab_norm)], dim=1)
+    return lab_to_rgb(lab)
+
+
+def gray_rgb(rgb: Tensor) -> Tensor:
+    """The CIELAB lightness of an sRGB batch rendered back as neutral gray sRGB (ab = 0)."""
+    lab = rgb_to_lab(rgb)
+    return lab_to_rgb(torch.cat([lab[:, :1], torch.zeros_like(lab[:, 1:])], dim=1))

@@ -1,0 +1,53 @@
+"""Datasets yield uint8 RGB crops; Lab conversion happens batch-wise on the training device."""
+
+import io
+import random
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+from torch.utils.data import Dataset
+from torchvision.transforms import v2
+
+from chromagen.data.sources import ImageRef
+
+
+def decode_rgb(data: bytes) -> Tensor:
+    """Encoded bytes -> uint8 tensor (3, H, W)."""
+    with Image.open(io.BytesIO(data)) as im:
+        arr = np.asarray(im.convert("RGB"))
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1)
+
+
+class CropDataset(Dataset[Tensor]):
+    """Fixed-size uint8 RGB crops.
+
+    Training uses random resized crops: zooming in by up to ``1/sqrt(min_scale)`` shows the model
+    objects larger than in the 128 px source photos, matching what it meets at a larger working size.
+    Evaluation takes a deterministic center square resized to ``size``.
+    """
+
+    def __init__(self, refs: list[ImageRef], size: int, train: bool, min_scale: float = 0.25) -> None:
+        self.refs = refs
+        self.size = size
+        self.train = train
+        if train:
+            self.transform = v2.Compose([
+                v2.RandomResizedCrop(size, scale=(min_scale, 1.0), ratio=(3 / 4, 4 / 3), antialias=True),
+                v2.RandomHorizontalFlip(),
+            ])
+        else:
+            self.transform = v2.Compose([v2.Resize(size, antialias=True), v2.CenterCrop(size)])
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def __getitem__(self, index: int) -> Tensor:
+        try:
+            image = decode_rgb(self.refs[index].read_bytes())
+        except (OSError, ValueError):
+            # One unreadable photo must not stop a long run: substitute another (deterministic for eval).
+            fallback = random.randrange(len(self.refs)) if self.train else (index + 1) % len(self.refs)
+            return self[fallback]
+        return self.transform(image)

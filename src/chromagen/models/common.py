@@ -1,0 +1,37 @@
+"""Building blocks shared by the architectures."""
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def pad_to_multiple(x: Tensor, multiple: int) -> tuple[Tensor, tuple[int, int]]:
+    """Reflect-pad H and W up to a multiple (so any input size works); returns the original (H, W)."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        mode = "reflect" if ph < h and pw < w else "replicate"
+        x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    return x, (h, w)
+
+
+def conv_bn_act(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> nn.Sequential:
+    """Conv -> BatchNorm -> ReLU, the decoder's workhorse."""
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, kernel, stride, kernel // 2, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+class UpBlock(nn.Module):
+    """U-Net decoder step: upsample x2, concatenate the skip, two 3x3 convs."""
+
+    def __init__(self, cin: int, cskip: int, cout: int) -> None:
+        super().__init__()
+        self.convs = nn.Sequential(conv_bn_act(cin + cskip, cout), conv_bn_act(cout, cout))
+
+    def forward(self, x: Tensor, skip: Tensor) -> Tensor:
+        x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        return self.convs(torch.cat([x, skip], dim=1))
+

@@ -1,0 +1,100 @@
+"""Training recipes: YAML files under configs/ parsed into typed, validated dataclasses."""
+
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chromagen.errors import ChromagenError
+
+
+@dataclass
+class ModelConfig:
+    """Which registered network to build, with its keyword arguments."""
+
+    name: str = "effnet-unet"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DataConfig:
+    """Where photos come from and how they become batches."""
+
+    train: list[str] = field(default_factory=lambda: ["../shared/data/train"])
+    val: list[str] = field(default_factory=list)
+    crop_size: int = 128
+    min_scale: float = 0.25
+    batch_size: int = 32
+    num_workers: int = 2
+    val_limit: int = 600
+
+
+@dataclass
+class OptimConfig:
+    """AdamW with warm-up + cosine decay; the pretrained encoder learns ``encoder_lr_mult`` slower."""
+
+    lr: float = 1e-3
+    encoder_lr_mult: float = 0.1
+    weight_decay: float = 1e-4
+    warmup_steps: int = 100
+
+
+@dataclass
+class TrainerConfig:
+    """Lightning trainer settings that recipes may change."""
+
+    max_steps: int = 1000
+    precision: str = "auto"  # "auto": bf16-mixed on GPU, 32-true on CPU
+    val_every_steps: int = 500
+    log_every_steps: int = 20
+    accelerator: str = "auto"
+    devices: str | int = "auto"
+    strategy: str = "auto"
+    num_nodes: int = 1
+    seed: int = 0
+
+
+@dataclass
+class Recipe:
+    """A whole training recipe."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    loss: str = "l1"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (for checkpoints and logs)."""
+        return asdict(self)
+
+
+def _build(cls: type, values: dict[str, Any], where: str) -> Any:
+    """Instantiate a (nested) dataclass from a dict, rejecting unknown keys with a clear message."""
+    if not isinstance(values, dict):
+        raise ChromagenError(f"{where}: expected a mapping, got {type(values).__name__}")
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ChromagenError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(known)}")
+    kwargs = {}
+    for key, value in values.items():
+        default = known[key].default_factory() if callable(known[key].default_factory) else None
+        kwargs[key] = _build(type(default), value, f"{where}.{key}") if is_dataclass(default) else value
+    return cls(**kwargs)
+
+
+def recipe_from_dict(values: dict[str, Any], where: str = "recipe") -> Recipe:
+    """Validate a recipe mapping (YAML content or a checkpoint's saved hyper-parameters)."""
+    return _build(Recipe, values or {}, where)
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Read a YAML recipe file."""
+    path = Path(path)
+    try:
+        values = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ChromagenError(f"{path}: cannot read recipe ({exc})") from exc
+    return recipe_from_dict(values, str(path))
