@@ -102,6 +102,13 @@ def to_uint8(rgb: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
 
 
+def _umask() -> int:
+    """The process umask (reading it requires setting it, so restore at once)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save_image(
     rgb: np.ndarray, path: str | Path, alpha: np.ndarray | None = None, overwrite: bool = False, quality: int = 95
 ) -> Path:
@@ -122,6 +129,7 @@ def save_image(
         with os.fdopen(fd, "wb") as fh:
             options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
             im.save(fh, format=fmt, **options)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual file mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

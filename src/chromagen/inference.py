@@ -1,0 +1,102 @@
+"""Colorizer: predict ab at a working resolution, recombine with the full-resolution L.
+
+Color is low-frequency, so the network runs on a downscaled copy (``size`` = longer side) and only its ab
+prediction is upsampled; the original lightness keeps every fine detail and the output keeps the exact
+input size.
+"""
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from chromagen.color import lab_to_rgb, normalize_l, denormalize_ab, rgb_to_lab
+from chromagen.errors import ChromagenError
+from chromagen.io import LoadedImage
+from chromagen.models.weights import bundled_names, bundled_path, load_generator
+
+DEFAULT_MODEL = "default"
+DEFAULT_SIZE = 256
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` picks CUDA when present; asking for CUDA without one is a user error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ChromagenError("--device cuda requested but no CUDA GPU is available")
+    if device not in ("cpu",) and not device.startswith("cuda"):
+        raise ChromagenError(f"unknown device {device!r}; use auto, cpu or cuda")
+    return torch.device(device)
+
+
+def resolve_model_path(model: str) -> Path:
+    """A bundled model name (``default``) or a path to .safetensors / .ckpt."""
+    if model in bundled_names():
+        return bundled_path(model)
+    path = Path(model)
+    if path.is_file():
+        return path
+    raise ChromagenError(f"model {model!r} is neither a bundled model ({', '.join(bundled_names())}) nor a file")
+
+
+def working_shape(height: int, width: int, size: int) -> tuple[int, int]:
+    """Scale so the longer side equals ``size``, keeping the aspect ratio (at least 8 px a side)."""
+    scale = size / max(height, width)
+    return max(8, round(height * scale)), max(8, round(width * scale))
+
+
+class Colorizer:
+    """A loaded generator plus the resize-predict-recombine recipe around it."""
+
+    def __init__(self, model: nn.Module, device: torch.device, size: int = DEFAULT_SIZE, name: str = "") -> None:
+        if size < 16:
+            raise ChromagenError(f"--size must be at least 16 (got {size})")
+        self.model = model.to(device).eval()
+        self.device = device
+        self.size = size
+        self.name = name
+
+    @classmethod
+    def from_pretrained(cls, model: str = DEFAULT_MODEL, device: str = "auto", size: int = DEFAULT_SIZE) -> "Colorizer":
+        """Load a bundled model by name or any chromagen weights file / training checkpoint."""
+        path = resolve_model_path(model)
+        generator, _ = load_generator(path)
+        return cls(generator, resolve_device(device), size, name=model)
+
+    @torch.inference_mode()
+    def predict_ab(self, l_norm: Tensor) -> Tensor:
+        """Normalized L batch -> normalized ab batch (classification models decode their logits)."""
+        predict = getattr(self.model, "predict_ab", self.model)
+        return predict(l_norm.to(self.device)).float()
+
+    @torch.inference_mode()
+    def colorize_lab(self, lightness: Tensor) -> Tensor:
+        """Full-resolution L batch (N, 1, H, W) in [0, 100] -> Lab batch with predicted ab."""
+        h, w = lightness.shape[-2:]
+        small = F.interpolate(normalize_l(lightness), size=working_shape(h, w, self.size), mode="bilinear",
+                              antialias=True, align_corners=False)
+        ab = denormalize_ab(self.predict_ab(small)).to(lightness.device)
+        ab = F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)
+        return torch.cat([lightness, ab], dim=1)
+
+    def colorize(self, image: LoadedImage | np.ndarray) -> np.ndarray:
+        """One image (float RGB H x W x 3 in [0, 1]; color input is reduced to its lightness)."""
+        return self.colorize_batch([image])[0]
+
+    def colorize_batch(self, images: Sequence[LoadedImage | np.ndarray]) -> list[np.ndarray]:
+        """Several images; those sharing a size run through the network together."""
+        arrays = [im.rgb if isinstance(im, LoadedImage) else im for im in images]
+        results: list[np.ndarray | None] = [None] * len(arrays)
+        by_shape: dict[tuple[int, ...], list[int]] = {}
+        for i, arr in enumerate(arrays):
+            by_shape.setdefault(arr.shape, []).append(i)
+        for indices in by_shape.values():
+            batch = torch.from_numpy(np.stack([arrays[i] for i in indices])).permute(0, 3, 1, 2).float()
+            rgb = lab_to_rgb(self.colorize_lab(rgb_to_lab(batch)[:, :1]))
+            for i, out in zip(indices, rgb.permute(0, 2, 3, 1).numpy()):
+                results[i] = out
+        return [r for r in results if r is not None]
