@@ -1,0 +1,80 @@
+"""Training v0 through the CLI: a tiny recipe trains, writes TensorBoard logs, resumes, and colorizes."""
+
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from PIL import Image
+from typer.testing import CliRunner
+
+from chromagen.cli import app
+from chromagen.errors import ChromagenError
+from chromagen.training import load_recipe
+
+runner = CliRunner()
+
+
+def _tiny_recipe(tmp_path: Path, images: Path) -> Path:
+    recipe = {
+        "model": {"name": "effnet-unet", "kwargs": {"pretrained": False, "decoder_channels": [16, 16, 16, 16]}},
+        "data": {"train": [str(images)], "val": [str(images)], "crop_size": 32, "batch_size": 4,
+                 "num_workers": 0, "val_limit": 4},
+        "trainer": {"max_steps": 2, "val_every_steps": 2, "log_every_steps": 1},
+    }
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    return path
+
+
+def _step(ckpt: Path) -> int:
+    return torch.load(ckpt, map_location="cpu", weights_only=False)["global_step"]
+
+
+def test_train_resume_and_colorize(tmp_path: Path, image_dir: Path) -> None:
+    config, run = _tiny_recipe(tmp_path, image_dir), tmp_path / "run"
+    result = runner.invoke(app, ["train", "--config", str(config), "--output", str(run)])
+    assert result.exit_code == 0, result.output
+    assert _step(run / "checkpoints" / "last.ckpt") == 2
+    assert list((run / "tensorboard").glob("events.out.tfevents.*"))
+    assert (run / "model.safetensors").is_file()
+
+    # A second call continues from the last checkpoint instead of starting over.
+    result = runner.invoke(app, ["train", "--config", str(config), "--output", str(run), "--max-steps", "3"])
+    assert result.exit_code == 0, result.output
+    assert _step(run / "checkpoints" / "last.ckpt") == 3
+
+    out = tmp_path / "out"
+    photo = image_dir / "img00.jpg"
+    for model in (run / "checkpoints" / "last.ckpt", run / "model.safetensors"):
+        result = runner.invoke(app, ["colorize", str(photo), "-o", str(out), "--overwrite", "--model", str(model)])
+        assert result.exit_code == 0, result.output
+        assert Image.open(out / "img00.jpg").size == Image.open(photo).size
+
+
+def test_tar_shards_are_training_data(tmp_path: Path, image_dir: Path) -> None:
+    import tarfile
+
+    from chromagen.data import CropDataset, find_images
+
+    shard = tmp_path / "train-000.tar"
+    with tarfile.open(shard, "w") as tar:
+        for p in sorted(image_dir.iterdir()):
+            tar.add(p, arcname=f"objects-{p.name}")
+    refs = find_images([shard])
+    assert len(refs) == 12 and refs[0].name == "objects-img00.jpg"
+    assert refs[0].read_bytes() == (image_dir / "img00.jpg").read_bytes()
+    crop = CropDataset(refs, 24, train=True)[0]
+    assert crop.shape == (3, 24, 24) and crop.dtype == torch.uint8
+
+
+def test_recipes_reject_unknown_keys(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: {name: effnet-unet}\ntrainer: {max_stepz: 3}\n")
+    with pytest.raises(ChromagenError, match="max_stepz"):
+        load_recipe(bad)
+
+
+def test_shipped_recipes_parse() -> None:
+    for path in Path(__file__).resolve().parents[1].glob("configs/*.yaml"):
+        load_recipe(path)
