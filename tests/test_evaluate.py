@@ -1,0 +1,78 @@
+"""The evaluation protocol and `chromagen evaluate`: independent checks, schema, report files."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage.color import lab2rgb, rgb2lab
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from typer.testing import CliRunner
+
+from chromagen.cli import app
+from chromagen.evaluation.runner import Protocol, evaluate, protocol_image
+from tests.conftest import smooth_color_image
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def bench(tmp_path: Path) -> Path:
+    """Five color photos of odd sizes plus one gray photo that must be skipped."""
+    folder = tmp_path / "bench"
+    folder.mkdir()
+    for i in range(5):
+        Image.fromarray(smooth_color_image(70 + 9 * i, 90, seed=10 + i)).save(folder / f"c{i}.png")
+    Image.fromarray(np.full((60, 60), 90, np.uint8)).save(folder / "gray.png")
+    return folder
+
+
+def _skimage_gray_baseline(path: Path, size: int) -> tuple[float, float]:
+    """PSNR and SSIM of the ab = 0 answer computed with scikit-image alone."""
+    truth = (protocol_image(path, size).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    lab = rgb2lab(truth)
+    lab[..., 1:] = 0
+    gray = (np.clip(lab2rgb(lab), 0, 1) * 255).round().astype(np.uint8)
+    return (peak_signal_noise_ratio(truth, gray, data_range=255),
+            structural_similarity(truth, gray, channel_axis=2, data_range=255))
+
+
+def test_gray_baseline_agrees_with_scikit_image(bench: Path) -> None:
+    result, _ = evaluate(["gray"], bench, Protocol(size=64))
+    rows = [r for r in result["images"] if r["model"] == "gray"]
+    assert len(rows) == 5
+    for row in rows:
+        ref_psnr, ref_ssim = _skimage_gray_baseline(Path(row["file"]), 64)
+        assert abs(row["psnr"] - ref_psnr) < 0.01
+        assert abs(row["ssim"] - ref_ssim) < 0.001
+    summary = result["models"]["gray"]
+    assert summary["n"] == 5 and summary["skipped"] == 1
+    assert summary["colorfulness"] < 1.0 < summary["colorfulness_gt"]
+    assert 0 < summary["auc"] < 1 and 0 < summary["auc_rebalanced"] < 1
+
+
+def test_cli_writes_schema_grid_curves_and_report(bench: Path, tmp_path: Path, random_model_file: Path) -> None:
+    out = tmp_path / "eval"
+    result = runner.invoke(app, ["evaluate", "--model", "gray", "--model", str(random_model_file),
+                                 "--data", str(bench), "--size", "64", "--json", str(out / "r.json"),
+                                 "--report", str(out / "report.md")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "r.json").read_text())
+    assert set(data) >= {"protocol", "models", "images"}
+    keys = {"n", "skipped", "psnr", "ssim", "lpips", "fid", "colorfulness", "colorfulness_gt", "mse_ab", "auc",
+            "auc_rebalanced"}
+    for row in data["models"].values():
+        assert keys <= set(row)
+        assert row["fid"] is None  # fewer than 50 images
+    report = (out / "report.md").read_text()
+    for image in ("report-grid.png", "report-curves.png"):
+        assert f"]({image})" in report
+        assert Image.open(out / image).size[0] > 200
+    # 4 labeled columns (input, 2 models, truth) of 160 px tiles, 5 rows (the gray photo was skipped).
+    assert Image.open(out / "report-grid.png").size == (4 * 164 + 4, 24 + 5 * 164 + 4)
+
+
+def test_unknown_data_folder_is_a_usage_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["evaluate", "--model", "gray", "--data", str(tmp_path / "none")])
+    assert result.exit_code == 2 and "not a folder" in result.output
