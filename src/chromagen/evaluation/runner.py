@@ -100,17 +100,21 @@ def _batches(files: list[Path], protocol: Protocol) -> Iterator[tuple[list[Path]
         yield chunk, torch.stack([protocol_image(p, protocol.size) for p in chunk])
 
 
-def evaluate(models: list[str], data: Path, protocol: Protocol, device: str = "cpu", samples: int = 6,
-             progress: Callable[[int], None] | None = None) -> tuple[dict[str, Any], dict[str, Tensor]]:
+def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol, device: str = "cpu",
+             samples: int = 6, progress: Callable[[int], None] | None = None
+             ) -> tuple[dict[str, Any], dict[str, Tensor]]:
     """Score each model on the same images; returns the JSON-ready result and sample images for a grid.
 
-    The samples dict holds (K, 3, S, S) tensors keyed ``input`` (gray), each model name, and ``truth``.
+    ``models`` maps display names to model specs (a list uses each spec as its own name). The samples
+    dict holds (K, 3, S, S) tensors keyed ``input`` (gray), each model name, and ``truth``.
     """
+    if isinstance(models, list):
+        models = {spec: spec for spec in models}
     from chromagen.evaluation.lpips_offline import lpips_distance
 
     files = list_images(data, protocol.limit)
     working = protocol.working_size or protocol.size
-    predictors = {name: make_predictor(name, device, working) for name in models}
+    predictors = {name: make_predictor(spec, device, working) for name, spec in models.items()}
     tallies = {name: ModelTally() for name in models}
     want_fid = len(files) >= FID_MIN_IMAGES
     truth_features: list[Tensor] = []
@@ -161,7 +165,7 @@ def _features(images: Tensor, device: str) -> Tensor:
     return inception_features(images.to(device))
 
 
-def _summarize(models: list[str], tallies: dict[str, ModelTally], kept: list[str], skipped: list[str],
+def _summarize(models: dict[str, str], tallies: dict[str, ModelTally], kept: list[str], skipped: list[str],
                truth_colorfulness: list[float], truth_features: list[Tensor], data: Path,
                protocol: Protocol, device: str) -> dict[str, Any]:
     """Averages per model plus per-image rows and accuracy curves, in the documented JSON schema."""
