@@ -78,3 +78,15 @@ def test_recipes_reject_unknown_keys(tmp_path: Path) -> None:
 def test_shipped_recipes_parse() -> None:
     for path in Path(__file__).resolve().parents[1].glob("configs/*.yaml"):
         load_recipe(path)
+
+
+def test_unreadable_training_images_are_substituted(tmp_path: Path, image_dir: Path) -> None:
+    from chromagen.data import CropDataset, find_images
+
+    (image_dir / "broken.jpg").write_bytes(b"not a jpeg")
+    refs = find_images([image_dir])
+    broken = next(i for i, r in enumerate(refs) if r.name.endswith("broken.jpg"))
+    assert CropDataset(refs, 16, train=False)[broken].shape == (3, 16, 16)
+    only_broken = [refs[broken]]
+    with pytest.raises(ChromagenError, match="unreadable"):
+        CropDataset(only_broken, 16, train=True)[0]

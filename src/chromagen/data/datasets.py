@@ -11,6 +11,9 @@ from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
 from chromagen.data.sources import ImageRef
+from chromagen.errors import ChromagenError
+
+MAX_SUBSTITUTES = 10
 
 
 def decode_rgb(data: bytes) -> Tensor:
@@ -44,10 +47,10 @@ class CropDataset(Dataset[Tensor]):
         return len(self.refs)
 
     def __getitem__(self, index: int) -> Tensor:
-        try:
-            image = decode_rgb(self.refs[index].read_bytes())
-        except (OSError, ValueError):
-            # One unreadable photo must not stop a long run: substitute another (deterministic for eval).
-            fallback = random.randrange(len(self.refs)) if self.train else (index + 1) % len(self.refs)
-            return self[fallback]
-        return self.transform(image)
+        # One unreadable photo must not stop a long run: substitute another (deterministic for eval).
+        for _ in range(MAX_SUBSTITUTES + 1):
+            try:
+                return self.transform(decode_rgb(self.refs[index].read_bytes()))
+            except (OSError, ValueError):
+                index = random.randrange(len(self.refs)) if self.train else (index + 1) % len(self.refs)
+        raise ChromagenError(f"{MAX_SUBSTITUTES + 1} unreadable images in a row; is the data corrupt?")
