@@ -10,6 +10,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
+from chromagen.data.samplers import decode_key
 from chromagen.data.sources import ImageRef
 from chromagen.errors import ChromagenError
 
@@ -31,8 +32,9 @@ class CropDataset(Dataset[Tensor]):
     Evaluation takes a deterministic center square resized to ``size``.
     """
 
-    def __init__(self, refs: list[ImageRef], size: int, train: bool, min_scale: float = 0.25) -> None:
+    def __init__(self, refs: list[ImageRef], size: int, train: bool, min_scale: float = 0.25, seed: int = 0) -> None:
         self.refs = refs
+        self.seed = seed
         self.size = size
         self.train = train
         if train:
@@ -46,11 +48,16 @@ class CropDataset(Dataset[Tensor]):
     def __len__(self) -> int:
         return len(self.refs)
 
-    def __getitem__(self, index: int) -> Tensor:
-        # One unreadable photo must not stop a long run: substitute another (deterministic for eval).
-        for _ in range(MAX_SUBSTITUTES + 1):
-            try:
-                return self.transform(decode_rgb(self.refs[index].read_bytes()))
-            except (OSError, ValueError):
-                index = random.randrange(len(self.refs)) if self.train else (index + 1) % len(self.refs)
+    def __getitem__(self, key: int) -> Tensor:
+        """``key`` is an index, or for training a :mod:`samplers` key that also fixes the augmentation."""
+        index, position = decode_key(key, len(self.refs))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed * 1_000_003 + position)  # same crop for the same stream position
+            generator = random.Random(position)
+            # One unreadable photo must not stop a long run: substitute another, deterministically.
+            for _ in range(MAX_SUBSTITUTES + 1):
+                try:
+                    return self.transform(decode_rgb(self.refs[index].read_bytes()))
+                except (OSError, ValueError):
+                    index = generator.randrange(len(self.refs)) if self.train else (index + 1) % len(self.refs)
         raise ChromagenError(f"{MAX_SUBSTITUTES + 1} unreadable images in a row; is the data corrupt?")

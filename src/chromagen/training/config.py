@@ -2,7 +2,7 @@
 
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 import yaml
 
@@ -56,6 +56,30 @@ class TrainerConfig:
 
 
 @dataclass
+class GanConfig:
+    """Adversarial training (pix2pix style): a discriminator judges concat(L, ab) patches."""
+
+    discriminator: str = "patchgan"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    mode: str = "vanilla"  # "vanilla" (BCE) or "lsgan" (least squares)
+    weight_rec: float = 100.0  # lambda_L1: weight of the reconstruction loss next to the adversarial one
+    label_smoothing: float = 0.0  # real targets become 1 - label_smoothing (one-sided smoothing)
+    d_steps: int = 1  # discriminator updates per generator update
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+
+
+@dataclass
+class ClassificationConfig:
+    """Zhang et al. classification: ab bins, class rebalancing and the empirical prior it needs."""
+
+    prior: str | None = None  # .npy from `chromagen prior`; None = estimate from the training data
+    prior_images: int = 2000  # images read to estimate the prior when none is given
+    sigma: float = 5.0  # Gaussian smoothing of the prior (ab units)
+    lam: float = 0.5  # mix with the uniform distribution
+
+
+@dataclass
 class Recipe:
     """A whole training recipe."""
 
@@ -63,7 +87,10 @@ class Recipe:
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
-    loss: str = "l1"
+    loss: str = "l1"  # l1 | mse | huber | classification
+    gan: GanConfig | None = None
+    classification: ClassificationConfig = field(default_factory=ClassificationConfig)
+    init_from: str | None = None  # start the generator from these weights (e.g. GAN fine-tuning)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (for checkpoints and logs)."""
@@ -78,10 +105,11 @@ def _build(cls: type, values: dict[str, Any], where: str) -> Any:
     unknown = set(values) - set(known)
     if unknown:
         raise ChromagenError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(known)}")
+    hints = get_type_hints(cls)
     kwargs = {}
     for key, value in values.items():
-        default = known[key].default_factory() if callable(known[key].default_factory) else None
-        kwargs[key] = _build(type(default), value, f"{where}.{key}") if is_dataclass(default) else value
+        nested = [t for t in (hints[key], *get_args(hints[key])) if is_dataclass(t)]
+        kwargs[key] = _build(nested[0], value, f"{where}.{key}") if nested and value is not None else value
     return cls(**kwargs)
 
 

@@ -10,23 +10,42 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from torch.utils.data import DataLoader
 
 from chromagen.data import CropDataset, find_images
-from chromagen.models.weights import save_generator
+from chromagen.data.samplers import ResumableSampler
+from chromagen.errors import ChromagenError
+from chromagen.models.weights import load_generator, save_generator
 from chromagen.training.config import Recipe
 from chromagen.training.module import ColorizationModule
 
 
-def _loader(paths: list[str], recipe: Recipe, train: bool, limit: int | None = None) -> DataLoader:
+def _loader(paths: list[str], recipe: Recipe, train: bool, limit: int | None = None,
+            batches_seen: int = 0) -> DataLoader:
+    """Training: an endless resumable stream (see samplers). Validation: the first ``limit`` images once."""
     refs = find_images(paths)[:limit]
     data = recipe.data
-    dataset = CropDataset(refs, data.crop_size, train=train, min_scale=data.min_scale)
+    dataset = CropDataset(refs, data.crop_size, train=train, min_scale=data.min_scale, seed=recipe.trainer.seed)
+    sampler = ResumableSampler(len(dataset), recipe.trainer.seed, batches_seen * data.batch_size) if train else None
     return DataLoader(
         dataset,
-        batch_size=min(data.batch_size, len(dataset)) if not train else data.batch_size,
-        shuffle=train,
-        drop_last=train and len(dataset) >= data.batch_size,
+        batch_size=data.batch_size if train else min(data.batch_size, len(dataset)),
+        sampler=sampler,
         num_workers=data.num_workers,
         persistent_workers=data.num_workers > 0,
     )
+
+
+def _batches_seen(checkpoint: Path | None) -> int:
+    """How far into the data stream a checkpoint had got (0 for a fresh run)."""
+    if checkpoint is None:
+        return 0
+    return int(torch.load(checkpoint, map_location="cpu", weights_only=False).get("batches_seen", 0))
+
+
+def _init_generator(module: ColorizationModule, path: str) -> None:
+    """Start from trained weights of the same architecture (e.g. the L1 stage before GAN fine-tuning)."""
+    source, meta = load_generator(path)
+    if meta["model"] != module.recipe.model.name:
+        raise ChromagenError(f"{path}: holds a {meta['model']!r} model, the recipe trains {module.recipe.model.name!r}")
+    module.generator.load_state_dict(source.state_dict())
 
 
 def _precision(recipe: Recipe) -> str:
@@ -43,7 +62,9 @@ def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True
     """
     L.seed_everything(recipe.trainer.seed, workers=True, verbose=False)
     output.mkdir(parents=True, exist_ok=True)
-    train_loader = _loader(recipe.data.train, recipe, train=True)
+    last = output / "checkpoints" / "last.ckpt"
+    resume_from = last if resume and last.is_file() else None
+    train_loader = _loader(recipe.data.train, recipe, train=True, batches_seen=_batches_seen(resume_from))
     val_loader = _loader(recipe.data.val, recipe, train=False, limit=recipe.data.val_limit) if recipe.data.val else None
     steps = recipe.trainer.max_steps
     every = max(1, min(recipe.trainer.val_every_steps, steps))
@@ -74,10 +95,12 @@ def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True
         limit_val_batches=1.0 if val_loader else 0,
         enable_progress_bar=progress,
         enable_model_summary=False,
+        use_distributed_sampler=False,  # the resumable sampler shards by rank itself
     )
     module = ColorizationModule(recipe.to_dict())
-    last = output / "checkpoints" / "last.ckpt"
-    trainer.fit(module, train_loader, val_loader, ckpt_path=str(last) if resume and last.is_file() else None)
+    if recipe.init_from and resume_from is None:
+        _init_generator(module, recipe.init_from)
+    trainer.fit(module, train_loader, val_loader, ckpt_path=str(resume_from) if resume_from else None)
     best = checkpoint.best_model_path
     if best and trainer.is_global_zero:
         module = ColorizationModule.load_from_checkpoint(best, map_location="cpu")
