@@ -66,7 +66,7 @@ class GanConfig:
     label_smoothing: float = 0.0  # real targets become 1 - label_smoothing (one-sided smoothing)
     d_steps: int = 1  # discriminator updates per generator update
     lr: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.999)
+    betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
 
 
 @dataclass

@@ -154,7 +154,7 @@ class ColorizationModule(L.LightningModule):
              "lr": opt.lr * opt.encoder_lr_mult},
         ]
         opt_g = torch.optim.AdamW([g for g in groups if g["params"]], weight_decay=opt.weight_decay,
-                                  betas=gan.betas if gan else (0.9, 0.999))
+                                  betas=tuple(gan.betas) if gan else (0.9, 0.999))
         # Manual (GAN) optimization counts every optimizer step: G steps = max_steps / (1 + d_steps).
         total = self.recipe.trainer.max_steps // (1 + gan.d_steps) if gan else self.recipe.trainer.max_steps
         schedule = warmup_cosine(total, opt.warmup_steps)
@@ -162,7 +162,7 @@ class ColorizationModule(L.LightningModule):
         if gan is None:
             return {"optimizer": opt_g, "lr_scheduler": {"scheduler": sched_g, "interval": "step"}}
         assert self.discriminator is not None
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=gan.lr, betas=gan.betas)
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=gan.lr, betas=tuple(gan.betas))
         sched_d = torch.optim.lr_scheduler.LambdaLR(opt_d, schedule)
         return [opt_g, opt_d], [sched_g, sched_d]
 
