@@ -74,6 +74,12 @@ def collect_jobs(inputs: list[Path]) -> tuple[list[Job], list[str]]:
     return jobs, missing
 
 
+def _progress(disable: bool = False) -> Progress:
+    """The progress bar every long command shows (on stderr, gone when done)."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=err, disable=disable, transient=True)
+
+
 def _fail(debug: bool, message: str) -> None:
     err.print(f"[red]error:[/red] {message}", highlight=False)
     if debug:
@@ -126,8 +132,7 @@ def colorize(
     for line in missing:
         _fail(debug, line)
     claimed: set[Path] = set()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err, disable=len(jobs) <= 1, transient=True) as progress:
+    with _progress(disable=len(jobs) <= 1) as progress:
         task = progress.add_task("colorizing", total=len(jobs))
         for job in jobs:
             try:
@@ -215,8 +220,7 @@ def evaluate(
     try:
         protocol = Protocol(size=size, working_size=working_size, limit=limit)
         total = len(list_images(data, limit))
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=err, transient=True) as progress:
+        with _progress() as progress:
             task = progress.add_task("evaluating", total=total)
             result, samples = run_evaluation(model, data, protocol, device=str(resolve_device(device)),
                                              progress=lambda n: progress.advance(task, n))
