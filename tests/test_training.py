@@ -116,3 +116,25 @@ def test_sampler_resumes_mid_stream_and_shards() -> None:
     assert list(islice(iter(ResumableSampler(10, seed=3, start=7)), 18)) == full[7:]
     assert sorted(decode_key(k, 10)[0] for k in full[:10]) == list(range(10))  # an epoch is a permutation
     assert [decode_key(k, 10)[1] for k in full] == list(range(25))
+
+
+def test_prior_command_and_classification_recipe_use_it(tmp_path: Path, image_dir: Path) -> None:
+    import numpy as np
+
+    from chromagen.models.weights import load_generator
+
+    prior = tmp_path / "prior.npy"
+    result = runner.invoke(app, ["prior", "--data", str(image_dir), "--output", str(prior), "--limit", "6"])
+    assert result.exit_code == 0, result.output
+    values = np.load(prior)
+    assert values.shape == (313,) and abs(values.sum() - 1) < 1e-5
+    recipe = yaml.safe_load(_tiny_recipe(tmp_path, image_dir).read_text())
+    recipe["model"] = {"name": "classifier", "kwargs": {"pretrained": False, "decoder_channels": [16, 16, 16]}}
+    recipe["loss"] = "classification"
+    recipe["classification"] = {"prior": str(prior)}
+    config = tmp_path / "cls.yaml"
+    config.write_text(yaml.safe_dump(recipe))
+    result = runner.invoke(app, ["train", "--config", str(config), "--output", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    model, _ = load_generator(tmp_path / "run" / "model.safetensors")
+    assert np.allclose(model.prior.numpy(), values, atol=1e-3)  # fp16 file: saved with the model

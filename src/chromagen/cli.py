@@ -195,6 +195,29 @@ def train(
 
 
 @app.command()
+def prior(
+    data: Annotated[list[Path], typer.Option(help="Training tar shards or folders (repeatable).")],
+    output: Annotated[Path, typer.Option(help="Where to save the prior (.npy).")] = Path("prior.npy"),
+    limit: Annotated[int, typer.Option(help="Photos to read (spread evenly over the data).")] = 2000,
+    size: Annotated[int, typer.Option(help="Center-crop size the photos are read at.")] = 128,
+) -> None:
+    """Estimate the ab color prior for classification recipes (set `classification.prior` to the file)."""
+    import numpy as np
+
+    from chromagen.training.prior import estimate_prior
+
+    try:
+        values = estimate_prior([str(p) for p in data], limit, size)
+    except ChromagenError as exc:
+        _fail(False, str(exc))
+        raise typer.Exit(USAGE_ERROR) from None
+    output.parent.mkdir(parents=True, exist_ok=True)
+    np.save(output, values.numpy())
+    used = int((values > 0).sum())
+    out.print(f"prior over {len(values)} bins ({used} seen) -> {output}", highlight=False)
+
+
+@app.command()
 def evaluate(
     model: Annotated[list[str], typer.Option(help="Model to score: 'gray' (ab = 0), a bundled name or a "
                                                   "weights/checkpoint path. Repeatable.")],

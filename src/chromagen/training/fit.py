@@ -14,7 +14,8 @@ from chromagen.data.samplers import ResumableSampler
 from chromagen.errors import ChromagenError
 from chromagen.models.weights import load_generator, save_generator
 from chromagen.training.config import Recipe
-from chromagen.training.module import ColorizationModule
+from chromagen.training.module import CLASSIFICATION, ColorizationModule
+from chromagen.training.prior import estimate_prior, load_prior
 
 
 def _loader(paths: list[str], recipe: Recipe, train: bool, limit: int | None = None,
@@ -38,6 +39,15 @@ def _batches_seen(checkpoint: Path | None) -> int:
     if checkpoint is None:
         return 0
     return int(torch.load(checkpoint, map_location="cpu", weights_only=False).get("batches_seen", 0))
+
+
+def _install_prior(module: ColorizationModule, recipe: Recipe) -> None:
+    """Classification training rebalances classes by the training data's color prior (saved with the model)."""
+    cfg = recipe.classification
+    bins = len(module.generator.bins)
+    prior = load_prior(cfg.prior, bins) if cfg.prior else estimate_prior(recipe.data.train, cfg.prior_images,
+                                                                         recipe.data.crop_size)
+    module.generator.set_prior(prior, sigma=cfg.sigma, lam=cfg.lam)
 
 
 def _init_generator(module: ColorizationModule, path: str) -> None:
@@ -98,8 +108,10 @@ def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True
         use_distributed_sampler=False,  # the resumable sampler shards by rank itself
     )
     module = ColorizationModule(recipe.to_dict())
-    if recipe.init_from and resume_from is None:
+    if resume_from is None and recipe.init_from:
         _init_generator(module, recipe.init_from)
+    elif resume_from is None and recipe.loss == CLASSIFICATION:
+        _install_prior(module, recipe)
     trainer.fit(module, train_loader, val_loader, ckpt_path=str(resume_from) if resume_from else None)
     best = checkpoint.best_model_path
     if best and trainer.is_global_zero:
