@@ -6,8 +6,6 @@ L batch, discriminators a (1, 3, 256, 256) L+ab batch. Models are built with ran
 change the counts. Run: ``python benchmarks/model_complexity.py``.
 """
 
-import inspect
-
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
@@ -15,13 +13,6 @@ from torch.utils.flop_counter import FlopCounterMode
 from chromagen.models import create_model, list_models
 
 SIZE = 256
-
-
-def build(name: str) -> nn.Module:
-    """The model with its default kwargs, minus ImageNet weights where it takes them."""
-    builder = next(e.builder for e in list_models() if e.name == name)
-    kwargs = {"pretrained": False} if "pretrained" in inspect.signature(builder).parameters else {}
-    return create_model(name, **kwargs).eval()
 
 
 def gmacs(model: nn.Module, channels: int) -> float:
@@ -36,7 +27,7 @@ def main() -> None:
     print(f"| model | kind | parameters (M) | GMACs @ {SIZE}x{SIZE} | summary |")
     print("| --- | --- | ---: | ---: | --- |")
     for entry in list_models():
-        model = build(entry.name)
+        model = create_model(entry.name, pretrained=False).eval()
         params = sum(p.numel() for p in model.parameters()) / 1e6
         macs = gmacs(model, 1 if entry.kind == "generator" else 3)
         print(f"| `{entry.name}` | {entry.kind} | {params:.2f} | {macs:.2f} | {entry.summary} |")

@@ -1,31 +1,10 @@
-"""Plain convolutional networks: the baseline encoder-decoder and a plain CNN discriminator.
-
-Also the strided / transposed 4x4 blocks (DCGAN, pix2pix) that the other from-scratch families build on.
-"""
+"""Plain convolutional networks: the baseline encoder-decoder and a plain CNN discriminator."""
 
 from torch import Tensor, nn
 
-from chromagen.models.common import pad_to_multiple
+from chromagen.models.common import down_conv, pad_to_multiple, up_conv
 from chromagen.models.encoders import require_random_init
 from chromagen.models.registry import register_model
-
-
-def down_conv(cin: int, cout: int, norm: bool = True, stride: int = 2) -> nn.Sequential:
-    """4x4 conv -> BatchNorm -> LeakyReLU(0.2); stride 2 halves an even H, W exactly (DCGAN / pix2pix)."""
-    layers: list[nn.Module] = [nn.Conv2d(cin, cout, 4, stride, 1, bias=not norm)]
-    if norm:
-        layers.append(nn.BatchNorm2d(cout))
-    layers.append(nn.LeakyReLU(0.2, inplace=True))
-    return nn.Sequential(*layers)
-
-
-def up_conv(cin: int, cout: int, dropout: float = 0.0) -> nn.Sequential:
-    """4x4 stride-2 transposed conv -> BatchNorm -> ReLU (-> Dropout): doubles H, W exactly."""
-    layers: list[nn.Module] = [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout),
-                               nn.ReLU(inplace=True)]
-    if dropout:
-        layers.append(nn.Dropout(dropout))
-    return nn.Sequential(*layers)
 
 
 class PlainCNN(nn.Module):
@@ -67,6 +46,8 @@ class PlainDiscriminator(nn.Module):
 
 
 @register_model("cnn-discriminator", kind="discriminator")
-def cnn_discriminator(in_channels: int = 3, widths: tuple[int, ...] = (64, 128, 256, 512)) -> nn.Module:
+def cnn_discriminator(in_channels: int = 3, widths: tuple[int, ...] = (64, 128, 256, 512),
+                      pretrained: bool = False) -> nn.Module:
     """Plain CNN discriminator on concat(L, ab): strided convs to a 1/16-resolution realness map."""
+    require_random_init("cnn-discriminator", pretrained)
     return PlainDiscriminator(in_channels, tuple(widths))

@@ -35,3 +35,20 @@ class UpBlock(nn.Module):
         x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
         return self.convs(torch.cat([x, skip], dim=1))
 
+
+def down_conv(cin: int, cout: int, norm: bool = True, stride: int = 2) -> nn.Sequential:
+    """4x4 conv -> BatchNorm -> LeakyReLU(0.2); stride 2 halves an even H, W exactly (DCGAN / pix2pix)."""
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, 4, stride, 1, bias=not norm)]
+    if norm:
+        layers.append(nn.BatchNorm2d(cout))
+    layers.append(nn.LeakyReLU(0.2, inplace=True))
+    return nn.Sequential(*layers)
+
+
+def up_conv(cin: int, cout: int, dropout: float = 0.0) -> nn.Sequential:
+    """4x4 stride-2 transposed conv -> BatchNorm -> ReLU (-> Dropout): doubles H, W exactly."""
+    layers: list[nn.Module] = [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout),
+                               nn.ReLU(inplace=True)]
+    if dropout:
+        layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers)

@@ -3,8 +3,7 @@
 import torch
 from torch import Tensor, nn
 
-from chromagen.models.cnn import down_conv, up_conv
-from chromagen.models.common import pad_to_multiple
+from chromagen.models.common import down_conv, pad_to_multiple, up_conv
 from chromagen.models.encoders import require_random_init
 from chromagen.models.registry import register_model
 
@@ -15,7 +14,8 @@ class Pix2PixUNet(nn.Module):
     Any input size: the input is padded to a multiple of 2**num_downs (256) and the output cropped back.
     Padding keeps every level's size exactly half the one above, so skips align without resampling and
     the innermost features are 1x1 as in the paper. The price is compute on padding for sizes that are not
-    multiples of 256 (a 300x400 photo runs at 512x512); pass ``num_downs=6`` for a 64-multiple variant.
+    multiples of 256 (a 300x400 photo runs at 512x512, a 128 px training crop at 256x256): for 128 px
+    training use ``num_downs=7`` (pix2pix's U-Net-128).
     Dropout (0.5) on the three decoder blocks after the innermost one, as in pix2pix; tanh output.
     """
 
@@ -71,6 +71,7 @@ class PatchGAN(nn.Module):
 
 
 @register_model("patchgan", kind="discriminator")
-def patchgan(in_channels: int = 3, base: int = 64, n_layers: int = 3) -> nn.Module:
+def patchgan(in_channels: int = 3, base: int = 64, n_layers: int = 3, pretrained: bool = False) -> nn.Module:
     """pix2pix 70x70 PatchGAN discriminator on concat(L, ab): one realness logit per overlapping patch."""
+    require_random_init("patchgan", pretrained)
     return PatchGAN(in_channels, base, n_layers)

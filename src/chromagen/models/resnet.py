@@ -1,11 +1,9 @@
 """ResNet-50 encoder on L with a transposed-convolution decoder (regression, and the generator of its GAN variant)."""
 
-import torch.nn as nn
-from torch import Tensor
+from torch import Tensor, nn
 
 from chromagen.errors import ChromagenError
-from chromagen.models.cnn import up_conv
-from chromagen.models.common import conv_bn_act, pad_to_multiple
+from chromagen.models.common import conv_bn_act, pad_to_multiple, up_conv
 from chromagen.models.encoders import ResNetEncoder, require_random_init
 from chromagen.models.registry import register_model
 
