@@ -28,6 +28,8 @@ class DataConfig:
     batch_size: int = 32
     num_workers: int = 2
     val_limit: int = 600
+    on_device: bool = False  # decode once, keep uint8 photos on the training device, crop there (device_bank)
+    store_size: int | None = None  # on_device: side of the stored squares; None = crop_size
 
 
 @dataclass
@@ -53,6 +55,7 @@ class TrainerConfig:
     strategy: str = "auto"
     num_nodes: int = 1
     seed: int = 0
+    compile: bool = False  # torch.compile the generator (pays on GPU; the first steps are slow)
 
 
 @dataclass

@@ -1,15 +1,20 @@
 """``fit``: a recipe in, a trained generator (Lightning checkpoints + exported safetensors) out."""
 
+from collections.abc import Iterator
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_info
+from torch import Tensor
 from torch.utils.data import DataLoader
 
-from chromagen.data import CropDataset, find_images
+from chromagen.data import CropDataset, ImageRef, find_images
+from chromagen.data.device_bank import DeviceImageBank
 from chromagen.data.samplers import ResumableSampler
 from chromagen.errors import ChromagenError
 from chromagen.models.weights import load_generator, save_generator
@@ -32,6 +37,40 @@ def _loader(paths: list[str], recipe: Recipe, train: bool, limit: int | None = N
         num_workers=data.num_workers,
         persistent_workers=data.num_workers > 0,
     )
+
+
+def _report_decoding(done: int, total: int) -> None:
+    """Decoding a large training set takes a while: say how far it got, every tenth of the way."""
+    if done == total or done % max(1, total // 10) == 0:
+        rank_zero_info(f"decoded {done}/{total} training images into the device bank")
+
+
+class BankBatches:
+    """``data.on_device`` training data: an endless stream of uint8 batches cropped on the training device.
+
+    A plain iterable (Lightning moves nothing, adds no sampler). The bank is decoded when Lightning first
+    iterates, after the strategy set up, so each DDP process knows its device and rank.
+    """
+
+    def __init__(self, refs: list[ImageRef], recipe: Recipe, batches_seen: int, trainer: L.Trainer,
+                 progress: bool) -> None:
+        self.refs = refs
+        self.recipe = recipe
+        self.batches_seen = batches_seen
+        self.trainer = trainer
+        self.progress = progress
+
+    @cached_property
+    def bank(self) -> DeviceImageBank:
+        """Decoded on first use, on the device this process trains on."""
+        data = self.recipe.data
+        return DeviceImageBank.from_refs(self.refs, data.crop_size, data.store_size, data.min_scale,
+                                         device=self.trainer.strategy.root_device,
+                                         progress=_report_decoding if self.progress else None)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        yield from self.bank.batches(self.recipe.data.batch_size, self.recipe.trainer.seed, self.batches_seen,
+                                     self.trainer.global_rank)
 
 
 def _batches_seen(checkpoint: Path | None) -> int:
@@ -74,7 +113,7 @@ def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True
     output.mkdir(parents=True, exist_ok=True)
     last = output / "checkpoints" / "last.ckpt"
     resume_from = last if resume and last.is_file() else None
-    train_loader = _loader(recipe.data.train, recipe, train=True, batches_seen=_batches_seen(resume_from))
+    batches_seen = _batches_seen(resume_from)
     val_loader = _loader(recipe.data.val, recipe, train=False, limit=recipe.data.val_limit) if recipe.data.val else None
     steps = recipe.trainer.max_steps
     every = max(1, min(recipe.trainer.val_every_steps, steps))
@@ -105,14 +144,20 @@ def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True
         limit_val_batches=1.0 if val_loader else 0,
         enable_progress_bar=progress,
         enable_model_summary=False,
-        use_distributed_sampler=False,  # the resumable sampler shards by rank itself
+        use_distributed_sampler=False,  # the resumable sampler shards by rank itself; the bank seeds by rank
+    )
+    train_data: DataLoader | BankBatches = (
+        BankBatches(find_images(recipe.data.train), recipe, batches_seen, trainer, progress)
+        if recipe.data.on_device else _loader(recipe.data.train, recipe, train=True, batches_seen=batches_seen)
     )
     module = ColorizationModule(recipe.to_dict())
     if resume_from is None and recipe.init_from:
         _init_generator(module, recipe.init_from)
     elif resume_from is None and recipe.loss == CLASSIFICATION:
         _install_prior(module, recipe)
-    trainer.fit(module, train_loader, val_loader, ckpt_path=str(resume_from) if resume_from else None)
+    if recipe.trainer.compile:
+        module.generator.compile()  # compiles its __call__ in place: parameter names and checkpoints unchanged
+    trainer.fit(module, train_data, val_loader, ckpt_path=str(resume_from) if resume_from else None)
     best = checkpoint.best_model_path
     if best and trainer.is_global_zero:
         module = ColorizationModule.load_from_checkpoint(best, map_location="cpu")
