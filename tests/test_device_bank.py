@@ -7,17 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import yaml
 from PIL import Image
-from typer.testing import CliRunner
 
-from chromagen.cli import app
 from chromagen.data import find_images
 from chromagen.data.device_bank import DeviceImageBank
 from tests.conftest import smooth_color_image
-from tests.test_training import _tiny_recipe
 
-runner = CliRunner()
 
 
 def _bank(images: np.ndarray, crop_size: int, min_scale: float = 0.25) -> DeviceImageBank:
@@ -87,30 +82,3 @@ def test_sampling_is_deterministic_and_the_stream_resumes() -> None:
     stream = list(islice(bank.batches(4, seed=7), 5))
     assert all(torch.equal(a, b) for a, b in zip(stream[3:], islice(bank.batches(4, seed=7, start=3), 2)))
     assert not torch.equal(stream[0], next(bank.batches(4, seed=7, rank=1)))  # ranks draw different crops
-
-
-def _on_device_recipe(tmp_path: Path, images: Path) -> Path:
-    config = _tiny_recipe(tmp_path, images)
-    recipe = yaml.safe_load(config.read_text())
-    recipe["data"]["on_device"] = True
-    config.write_text(yaml.safe_dump(recipe))
-    return config
-
-
-def test_train_on_device_through_cli_resumes_exactly(tmp_path: Path, image_dir: Path) -> None:
-    """2 steps through the CLI, then 4 steps straight == 2 + 2 with a restart: bit-identical weights."""
-    config = _on_device_recipe(tmp_path, image_dir)
-    straight, split = tmp_path / "straight", tmp_path / "split"
-    result = runner.invoke(app, ["train", "--config", str(config), "--output", str(split)])
-    assert result.exit_code == 0, result.output
-    assert (split / "model.safetensors").is_file()
-    assert torch.load(split / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["global_step"] == 2
-    for run, steps in ((straight, "4"), (split, "4")):
-        result = runner.invoke(app, ["train", "--config", str(config), "--output", str(run), "--max-steps", steps])
-        assert result.exit_code == 0, result.output
-    a, b = (torch.load(r / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
-            for r in (straight, split))
-    assert a["global_step"] == b["global_step"] == 4 and a["batches_seen"] == b["batches_seen"] == 4
-    for key, value in a["state_dict"].items():
-        assert torch.equal(value, b["state_dict"][key]), key
-    assert a["lr_schedulers"] == b["lr_schedulers"]

@@ -15,11 +15,11 @@ from chromagen.training import load_recipe
 runner = CliRunner()
 
 
-def _tiny_recipe(tmp_path: Path, images: Path) -> Path:
+def _tiny_recipe(tmp_path: Path, images: Path, on_device: bool = False) -> Path:
     recipe = {
         "model": {"name": "effnet-unet", "kwargs": {"pretrained": False, "decoder_channels": [16, 16, 16, 16]}},
         "data": {"train": [str(images)], "val": [str(images)], "crop_size": 32, "batch_size": 4,
-                 "num_workers": 0, "val_limit": 4},
+                 "num_workers": 0, "val_limit": 4, "on_device": on_device},
         "trainer": {"max_steps": 2, "val_every_steps": 2, "log_every_steps": 1},
     }
     path = tmp_path / "tiny.yaml"
@@ -92,9 +92,10 @@ def test_unreadable_training_images_are_substituted(tmp_path: Path, image_dir: P
         CropDataset(only_broken, 16, train=True)[0]
 
 
-def test_resume_is_exact(tmp_path: Path, image_dir: Path) -> None:
+@pytest.mark.parametrize("on_device", [False, True], ids=["dataloader", "device-bank"])
+def test_resume_is_exact(tmp_path: Path, image_dir: Path, on_device: bool) -> None:
     """4 steps straight == 2 steps, stop, resume to 4: same weights, optimizer and schedule state."""
-    config = _tiny_recipe(tmp_path, image_dir)
+    config = _tiny_recipe(tmp_path, image_dir, on_device)
     straight, split = tmp_path / "straight", tmp_path / "split"
     for run, steps in ((straight, "4"), (split, "2"), (split, "4")):
         result = runner.invoke(app, ["train", "--config", str(config), "--output", str(run), "--max-steps", steps])

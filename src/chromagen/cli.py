@@ -223,7 +223,8 @@ def evaluate(
                                                   "weights/checkpoint path. Repeatable.")],
     data: Annotated[Path, typer.Option(help="Folder of ground-truth color photos (searched recursively).")],
     size: Annotated[int, typer.Option(help="Protocol size: center square crops resized to size x size.")] = 256,
-    working_size: Annotated[Optional[int], typer.Option(help="Resolution the model runs at (default: size).")]
+    working_size: Annotated[Optional[int], typer.Option(help="Resolution the model runs at (default: the "
+                                                               "colorize default, 192).")]
     = None,
     limit: Annotated[Optional[int], typer.Option(help="Score only the first N images.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",

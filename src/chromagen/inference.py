@@ -19,7 +19,7 @@ from chromagen.io import LoadedImage
 from chromagen.models.weights import bundled_names, bundled_path, load_generator
 
 DEFAULT_MODEL = "default"
-DEFAULT_SIZE = 256
+DEFAULT_SIZE = 192  # chosen on val: see docs/model-card.md
 
 
 def resolve_device(device: str) -> torch.device:

@@ -31,6 +31,7 @@ from chromagen.evaluation.metrics import (
     quantize8,
     ssim,
 )
+from chromagen.inference import DEFAULT_SIZE
 from chromagen.io import is_image_file, load_image, to_uint8
 
 GRAY_MODEL = "gray"
@@ -42,7 +43,7 @@ class Protocol:
     """How ground truth becomes model input; recorded in every result file."""
 
     size: int = 256
-    working_size: int | None = None  # resolution the model runs at; None = ``size``
+    working_size: int | None = None  # resolution the model runs at; None = the colorizer's default
     gray_threshold: float = 2.0
     limit: int | None = None
     batch_size: int = 8
@@ -113,7 +114,7 @@ def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol,
     from chromagen.evaluation.lpips_offline import lpips_distance
 
     files = list_images(data, protocol.limit)
-    working = protocol.working_size or protocol.size
+    working = protocol.working_size or DEFAULT_SIZE
     predictors = {name: make_predictor(spec, device, working) for name, spec in models.items()}
     tallies = {name: ModelTally() for name in models}
     want_fid = len(files) >= FID_MIN_IMAGES
@@ -200,7 +201,7 @@ def _summarize(models: dict[str, str], tallies: dict[str, ModelTally], kept: lis
                            "colorfulness_gt": truth_colorfulness[i]})
     protocol_info = {
         **asdict(protocol),
-        "working_size": protocol.working_size or protocol.size,
+        "working_size": protocol.working_size or DEFAULT_SIZE,
         "data": str(data),
         "crop": "center square",
         "resize": "bicubic",
