@@ -38,6 +38,11 @@ def _skimage_gray_baseline(path: Path, size: int) -> tuple[float, float]:
             structural_similarity(truth, gray, channel_axis=2, data_range=255))
 
 
+def test_grid_samples_stop_at_the_requested_count(bench: Path) -> None:
+    _, samples = evaluate(["gray"], bench, Protocol(size=32, batch_size=2), samples=3)
+    assert {name: len(images) for name, images in samples.items()} == {"input": 3, "gray": 3, "truth": 3}
+
+
 def test_gray_baseline_agrees_with_scikit_image(bench: Path) -> None:
     result, _ = evaluate(["gray"], bench, Protocol(size=64))
     rows = [r for r in result["images"] if r["model"] == "gray"]

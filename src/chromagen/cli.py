@@ -21,6 +21,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 out = Console()
+if not out.is_terminal:  # piped or logged: do not squeeze result tables into 80 columns
+    out.width = 160
 err = Console(stderr=True, soft_wrap=True)  # one line per failure, never wrapped
 
 USAGE_ERROR = 2

@@ -134,7 +134,7 @@ def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol,
         kept += [str(p) for p in chunk]
         truth_colorfulness += colorfulness(truth).tolist()
         lightness = rgb_to_lab(truth)[:, :1]
-        room = max(0, samples - len(samples_out["truth"]))
+        room = max(0, samples - sum(len(t) for t in samples_out["truth"]))
         samples_out["truth"].append(truth[:room])
         samples_out["input"].append(quantize8(lab_to_rgb(torch.cat([lightness, torch.zeros_like(truth[:, 1:])], 1)))[:room])
         if want_fid:
