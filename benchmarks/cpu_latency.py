@@ -21,7 +21,7 @@ from PIL import Image
 from skimage import data as skdata
 from torch.utils.flop_counter import FlopCounterMode
 
-from chromagen.inference import Colorizer, working_shape
+from chromagen.inference import DEFAULT_SIZE, Colorizer, working_shape
 from chromagen.io import load_image
 
 
@@ -47,7 +47,7 @@ def timed(fn, repeats: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="default")
-    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--size", type=int, default=DEFAULT_SIZE)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from chromagen import __version__
 from chromagen.errors import ChromagenError
-from chromagen.inference import DEFAULT_MODEL, DEFAULT_SIZE
+from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE
 
 app = typer.Typer(
     help="Bring color back to black-and-white photographs, offline.",

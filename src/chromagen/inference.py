@@ -13,13 +13,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from chromagen.color import lab_to_rgb, normalize_l, denormalize_ab, rgb_to_lab
+from chromagen.color import denormalize_ab, lab_to_rgb, normalize_l, rgb_to_lab
+from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE
 from chromagen.errors import ChromagenError
 from chromagen.io import LoadedImage
 from chromagen.models.weights import bundled_names, bundled_path, load_generator
 
-DEFAULT_MODEL = "default"
-DEFAULT_SIZE = 192  # chosen on val: see docs/model-card.md
 
 
 def resolve_device(device: str) -> torch.device:

