@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from PIL import Image
 from skimage.color import lab2rgb, rgb2lab
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
@@ -81,3 +82,27 @@ def test_cli_writes_schema_grid_curves_and_report(bench: Path, tmp_path: Path, r
 def test_unknown_data_folder_is_a_usage_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["evaluate", "--model", "gray", "--data", str(tmp_path / "none")])
     assert result.exit_code == 2 and "not a folder" in result.output
+
+
+def test_compare_trains_recipes_and_reports_together(tmp_path: Path, image_dir: Path, bench: Path) -> None:
+    from tests.test_training import _tiny_recipe
+
+    first = _tiny_recipe(tmp_path, image_dir)
+    second = first.with_name("mse.yaml")
+    second.write_text(yaml.safe_dump({**yaml.safe_load(first.read_text()), "loss": "mse"}))
+    out = tmp_path / "compare"
+    result = runner.invoke(app, ["compare", "--recipes", f"{first},{second}", "--data", str(image_dir),
+                                 "--eval-data", str(bench), "--steps", "2", "--size", "48", "--output", str(out)],
+                           catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "report.json").read_text())
+    assert list(data["models"]) == ["gray", "tiny", "mse"]
+    report = (out / "report.md").read_text()
+    for image in ("report-grid.png", "report-curves.png", "report-loss.png"):
+        assert f"]({image})" in report and (out / image).is_file()
+
+
+def test_compare_rejects_unknown_recipes(tmp_path: Path, bench: Path) -> None:
+    result = runner.invoke(app, ["compare", "--recipes", "no-such-recipe", "--data", str(tmp_path),
+                                 "--eval-data", str(bench)])
+    assert result.exit_code == 2 and "unknown recipe" in result.output
