@@ -18,6 +18,8 @@ from torch import Tensor
 
 from chromagen import __version__
 from chromagen.color import lab_to_rgb, rgb_to_lab
+from chromagen.defaults import DEFAULT_SIZE
+from chromagen.errors import ChromagenError
 from chromagen.evaluation.metrics import (
     THRESHOLDS,
     ab_hit_counts,
@@ -30,8 +32,6 @@ from chromagen.evaluation.metrics import (
     quantize8,
     ssim,
 )
-from chromagen.defaults import DEFAULT_SIZE
-from chromagen.errors import ChromagenError
 from chromagen.io import is_image_file, load_image, to_uint8
 
 GRAY_MODEL = "gray"

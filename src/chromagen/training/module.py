@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from chromagen.color import model_space_to_rgb, rgb_to_model_space
 from chromagen.errors import ChromagenError
+from chromagen.evaluation.metrics import psnr
 from chromagen.models import create_model
 from chromagen.training.config import GanConfig, Recipe, recipe_from_dict
 
@@ -31,13 +32,6 @@ def to_model_space(batch: Tensor) -> tuple[Tensor, Tensor]:
     """uint8 RGB (N, 3, H, W) -> normalized (L, ab) on the batch's device; L is channels-last for speed."""
     l_norm, ab = rgb_to_model_space(batch.float() / 255.0)
     return l_norm.contiguous(memory_format=torch.channels_last), ab
-
-
-def psnr(pred_rgb: Tensor, target_rgb: Tensor) -> Tensor:
-    """Mean per-image PSNR in dB of [0, 1] images quantized to 8 bits, as the bench protocol scores."""
-    pred, target = (torch.round(x.clamp(0, 1) * 255) for x in (pred_rgb, target_rgb))
-    mse = ((pred - target) ** 2).flatten(1).mean(1).clamp_min(1e-10)
-    return (10 * torch.log10(255.0**2 / mse)).mean()
 
 
 def adversarial_loss(mode: str) -> Callable[[Tensor, float], Tensor]:
@@ -141,8 +135,8 @@ class ColorizationModule(L.LightningModule):
         l_norm, ab = to_model_space(batch)
         pred = self.predict_ab(l_norm).float()
         self.log("val/l1", F.l1_loss(pred, ab), sync_dist=True)
-        self.log("val/psnr", psnr(model_space_to_rgb(l_norm, pred), model_space_to_rgb(l_norm, ab)),
-                 prog_bar=True, sync_dist=True)
+        scores = psnr(model_space_to_rgb(l_norm, pred), model_space_to_rgb(l_norm, ab))
+        self.log("val/psnr", scores.mean().float(), prog_bar=True, sync_dist=True)
 
     def configure_optimizers(self) -> Any:
         opt, gan = self.recipe.optim, self.recipe.gan
