@@ -1,9 +1,12 @@
-"""The ``chromagen`` command line: colorize, train, models, assets."""
+"""The ``chromagen`` command line: colorize, models, train, prior, evaluate, compare, assets.
+
+Heavy modules (torch, Lightning) are imported inside the commands, so ``--help`` and ``--version`` are instant.
+"""
 
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -11,8 +14,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from chromagen import __version__
-from chromagen.errors import ChromagenError
 from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE
+from chromagen.errors import ChromagenError
+
+if TYPE_CHECKING:
+    from chromagen.inference import Colorizer
 
 app = typer.Typer(
     help="Bring color back to black-and-white photographs, offline.",
@@ -88,7 +94,7 @@ def _fail(debug: bool, message: str) -> None:
         err.print(traceback.format_exc(), highlight=False)
 
 
-def _colorize_one(colorizer: "object", job: Job, output: Path, overwrite: bool, claimed: set[Path]) -> bool:
+def _colorize_one(colorizer: "Colorizer", job: Job, output: Path, overwrite: bool, claimed: set[Path]) -> bool:
     """Colorize and save one file; returns False when skipped because the output already exists."""
     from chromagen.io import load_image, output_path_for, save_image
 
@@ -99,7 +105,7 @@ def _colorize_one(colorizer: "object", job: Job, output: Path, overwrite: bool, 
     claimed.add(target)
     if target.exists() and not overwrite:
         return False
-    rgb = colorizer.colorize(image)  # type: ignore[attr-defined]
+    rgb = colorizer.colorize(image)
     save_image(rgb, target, alpha=image.alpha, overwrite=overwrite)
     return True
 
