@@ -106,8 +106,9 @@ def _precision(recipe: Recipe) -> str:
 def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True) -> Path:
     """Train, keep checkpoints under ``output/checkpoints``, and export the best generator.
 
-    With ``resume`` an interrupted run continues from ``output/checkpoints/last.ckpt`` (step, optimizer,
-    scheduler and RNG states included). Returns the exported ``output/model.safetensors``.
+    With ``resume`` an interrupted run continues exactly from ``output/checkpoints/last.ckpt``: step,
+    optimizer, scheduler and data position are restored, and all randomness is a function of
+    (seed, step, rank). Returns the exported ``output/model.safetensors``.
     """
     L.seed_everything(recipe.trainer.seed, workers=True, verbose=False)
     output.mkdir(parents=True, exist_ok=True)
