@@ -54,7 +54,11 @@ def model_space_to_rgb(l_norm: Tensor, ab_norm: Tensor) -> Tensor:
     return lab_to_rgb(lab)
 
 
+def gray_lab(lightness: Tensor) -> Tensor:
+    """L batch (N, 1, H, W) -> Lab with ab = 0: the "leave it gray" answer every model is scored against."""
+    return torch.cat([lightness, torch.zeros_like(lightness).expand(-1, 2, -1, -1)], dim=1)
+
+
 def gray_rgb(rgb: Tensor) -> Tensor:
     """The CIELAB lightness of an sRGB batch rendered back as neutral gray sRGB (ab = 0)."""
-    lab = rgb_to_lab(rgb)
-    return lab_to_rgb(torch.cat([lab[:, :1], torch.zeros_like(lab[:, 1:])], dim=1))
+    return lab_to_rgb(gray_lab(rgb_to_lab(rgb)[:, :1]))

@@ -17,6 +17,7 @@ from chromagen.color import denormalize_ab, lab_to_rgb, normalize_l, rgb_to_lab
 from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE
 from chromagen.errors import ChromagenError
 from chromagen.io import LoadedImage
+from chromagen.models.registry import predict_ab
 from chromagen.models.weights import bundled_names, bundled_path, load_generator
 
 
@@ -69,8 +70,7 @@ class Colorizer:
     @torch.inference_mode()
     def predict_ab(self, l_norm: Tensor) -> Tensor:
         """Normalized L batch -> normalized ab batch (classification models decode their logits)."""
-        predict = getattr(self.model, "predict_ab", self.model)
-        return predict(l_norm.to(self.device)).float()
+        return predict_ab(self.model, l_norm.to(self.device)).float()
 
     @torch.inference_mode()
     def colorize_lab(self, lightness: Tensor) -> Tensor:

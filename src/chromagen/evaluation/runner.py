@@ -17,7 +17,7 @@ from PIL import Image
 from torch import Tensor
 
 from chromagen import __version__
-from chromagen.color import lab_to_rgb, rgb_to_lab
+from chromagen.color import gray_lab, lab_to_rgb, rgb_to_lab
 from chromagen.defaults import DEFAULT_SIZE
 from chromagen.errors import ChromagenError
 from chromagen.evaluation.metrics import (
@@ -88,7 +88,7 @@ def protocol_image(path: Path, size: int) -> Tensor:
 def make_predictor(spec: str, device: str, working_size: int) -> Callable[[Tensor], Tensor]:
     """``gray`` (ab = 0) or any model the Colorizer loads -> function from L (N,1,H,W) to Lab."""
     if spec == GRAY_MODEL:
-        return lambda lightness: torch.cat([lightness, torch.zeros_like(lightness).expand(-1, 2, -1, -1)], 1)
+        return gray_lab
     from chromagen.inference import Colorizer
 
     colorizer = Colorizer.from_pretrained(spec, device=device, size=working_size)
@@ -136,7 +136,7 @@ def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol,
         lightness = rgb_to_lab(truth)[:, :1]
         room = max(0, samples - sum(len(t) for t in samples_out["truth"]))
         samples_out["truth"].append(truth[:room])
-        samples_out["input"].append(quantize8(lab_to_rgb(torch.cat([lightness, torch.zeros_like(truth[:, 1:])], 1)))[:room])
+        samples_out["input"].append(quantize8(lab_to_rgb(gray_lab(lightness)))[:room])
         if want_fid:
             truth_features.append(_features(truth, device))
         for name, predict in predictors.items():

@@ -10,6 +10,6 @@ from chromagen.models import (  # noqa: F401  (registers architectures)
     resnet_unet,
     unet,
 )
-from chromagen.models.registry import create_model, list_models, register_model
+from chromagen.models.registry import create_model, list_models, predict_ab, register_model
 
-__all__ = ["create_model", "list_models", "register_model"]
+__all__ = ["create_model", "list_models", "predict_ab", "register_model"]

@@ -4,7 +4,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from torch import nn
+from torch import Tensor, nn
 
 from chromagen.errors import ChromagenError
 
@@ -48,6 +48,11 @@ def create_model(name: str, pretrained: bool | None = None, **kwargs: object) ->
     if pretrained is not None and "pretrained" in inspect.signature(entry.builder).parameters:
         kwargs["pretrained"] = pretrained
     return entry.builder(**kwargs)
+
+
+def predict_ab(model: nn.Module, l_norm: Tensor) -> Tensor:
+    """Normalized ab from any generator: classification models decode their logits, the rest return ab."""
+    return getattr(model, "predict_ab", model)(l_norm)
 
 
 def list_models(kind: str | None = None) -> list[ModelEntry]:

@@ -77,7 +77,8 @@ def _batches_seen(checkpoint: Path | None) -> int:
     """How far into the data stream a checkpoint had got (0 for a fresh run)."""
     if checkpoint is None:
         return 0
-    return int(torch.load(checkpoint, map_location="cpu", weights_only=False).get("batches_seen", 0))
+    # mmap: the tensors stay on disk; Lightning reads them properly when it restores the run.
+    return int(torch.load(checkpoint, map_location="cpu", weights_only=False, mmap=True).get("batches_seen", 0))
 
 
 def _install_prior(module: ColorizationModule, recipe: Recipe) -> None:

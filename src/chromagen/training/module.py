@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from chromagen.color import model_space_to_rgb, rgb_to_model_space
 from chromagen.errors import ChromagenError
 from chromagen.evaluation.metrics import psnr
-from chromagen.models import create_model
+from chromagen.models import create_model, predict_ab
 from chromagen.training.config import GanConfig, Recipe, recipe_from_dict
 
 REGRESSION_LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
@@ -85,7 +85,7 @@ class ColorizationModule(L.LightningModule):
 
     def predict_ab(self, l_norm: Tensor) -> Tensor:
         """Normalized ab, whatever the generator's raw output (classification heads decode logits)."""
-        return getattr(self.generator, "predict_ab", self.generator)(l_norm)
+        return predict_ab(self.generator, l_norm)
 
     def reconstruction_loss(self, l_norm: Tensor, ab: Tensor) -> tuple[Tensor, Tensor | None]:
         """The generator's own objective, plus its ab prediction when the objective produced one."""
