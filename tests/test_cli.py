@@ -81,6 +81,7 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert _run("colorize", str(tmp_path), "--model", "no-such-model").exit_code == 2
     assert runner.invoke(app, ["colorize", "--no-such-option"]).exit_code == 2
     assert runner.invoke(app, ["colorize"]).exit_code == 2
+    assert _run("colorize", str(tmp_path), "--chroma", "-1").exit_code == 2
 
 
 def test_missing_input_is_a_failure_not_a_crash(tmp_path: Path, random_model_file: Path) -> None:

@@ -71,6 +71,7 @@ def test_cli_writes_schema_grid_curves_and_report(bench: Path, tmp_path: Path, r
     for row in data["models"].values():
         assert keys <= set(row)
         assert row["fid"] is None  # fewer than 50 images
+    assert data["models"]["gray"]["chroma"] is None and data["models"][str(random_model_file)]["chroma"] == 1.0
     report = (out / "report.md").read_text()
     for image in ("report-grid.png", "report-curves.png"):
         assert f"]({image})" in report
@@ -106,3 +107,15 @@ def test_compare_rejects_unknown_recipes(tmp_path: Path, bench: Path) -> None:
     result = runner.invoke(app, ["compare", "--recipes", "no-such-recipe", "--data", str(tmp_path),
                                  "--eval-data", str(bench)])
     assert result.exit_code == 2 and "unknown recipe" in result.output
+
+
+def test_chroma_option_reaches_the_model_and_the_result(bench: Path, tmp_path: Path, random_model_file: Path) -> None:
+    runs = {}
+    for gain in ("1", "2"):
+        result = runner.invoke(app, ["evaluate", "--model", str(random_model_file), "--data", str(bench),
+                                     "--size", "48", "--chroma", gain, "--json", str(tmp_path / f"{gain}.json")],
+                               catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        runs[gain] = json.loads((tmp_path / f"{gain}.json").read_text())["models"][str(random_model_file)]
+    assert runs["1"]["chroma"] == 1.0 and runs["2"]["chroma"] == 2.0
+    assert runs["2"]["colorfulness"] > runs["1"]["colorfulness"]

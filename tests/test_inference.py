@@ -62,3 +62,29 @@ def test_bad_options() -> None:
             resolve_device("cuda")
     with pytest.raises(ChromagenError, match="neither a bundled model"):
         Colorizer.from_pretrained("no-such-model")
+
+
+def test_chroma_scales_ab_and_keeps_lightness(random_model_file: Path) -> None:
+    lightness = torch.linspace(20, 80, 48 * 40).view(1, 1, 48, 40)
+    plain, vivid, gray = (Colorizer.from_pretrained(str(random_model_file), device="cpu", size=32, chroma=c)
+                          .colorize_lab(lightness) for c in (1.0, 1.5, 0.0))
+    assert torch.equal(plain[:, :1], vivid[:, :1])
+    assert torch.allclose(vivid[:, 1:], 1.5 * plain[:, 1:], atol=1e-5)
+    assert plain[:, 1:].abs().max() > 0.01 and torch.count_nonzero(gray[:, 1:]) == 0
+
+
+def test_chroma_comes_from_the_weights_file_unless_given(tmp_path: Path) -> None:
+    from chromagen.models import create_model
+    from chromagen.models.weights import save_generator
+
+    kwargs = {"encoder": "efficientnet-lite0", "decoder_channels": [16, 16, 16, 16]}
+    model = create_model("effnet-unet", pretrained=False, **kwargs)
+    calibrated = save_generator(model, "effnet-unet", kwargs, tmp_path / "c.safetensors", extra={"chroma": "1.3"})
+    assert Colorizer.from_pretrained(str(calibrated), device="cpu").chroma == 1.3
+    assert Colorizer.from_pretrained(str(calibrated), device="cpu", chroma=1.0).chroma == 1.0
+    broken = save_generator(model, "effnet-unet", kwargs, tmp_path / "b.safetensors", extra={"chroma": "vivid"})
+    with pytest.raises(ChromagenError, match="invalid chroma"):
+        Colorizer.from_pretrained(str(broken), device="cpu")
+    for bad in (-0.5, 9.0, float("nan")):
+        with pytest.raises(ChromagenError, match="--chroma"):
+            Colorizer(model, torch.device("cpu"), chroma=bad)

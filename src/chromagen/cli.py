@@ -110,6 +110,10 @@ def _colorize_one(colorizer: "Colorizer", job: Job, output: Path, overwrite: boo
     return True
 
 
+# Shared by colorize and evaluate: None keeps the gain calibrated into the weights file.
+ChromaOption = Annotated[Optional[float], typer.Option(
+    help="Saturation gain on the predicted colors (1 = as predicted; default: the model's calibrated gain).")]
+
 @app.command()
 def colorize(
     inputs: Annotated[list[Path], typer.Argument(help="Image files and/or folders (searched recursively).",
@@ -118,6 +122,7 @@ def colorize(
     model: Annotated[str, typer.Option(help="Bundled model name or path to a .safetensors/.ckpt file.")] = DEFAULT_MODEL,
     size: Annotated[int, typer.Option(help="Working resolution (longer side, px) at which color is predicted.")]
     = DEFAULT_SIZE,
+    chroma: ChromaOption = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
     debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
@@ -131,7 +136,7 @@ def colorize(
     from chromagen.inference import Colorizer
 
     try:
-        colorizer = Colorizer.from_pretrained(model, device=device, size=size)
+        colorizer = Colorizer.from_pretrained(model, device=device, size=size, chroma=chroma)
     except ChromagenError as exc:
         _fail(debug, str(exc))
         raise typer.Exit(USAGE_ERROR) from None
@@ -235,6 +240,7 @@ def evaluate(
                                                                "colorize default, 192).")]
     = None,
     limit: Annotated[Optional[int], typer.Option(help="Score only the first N images.")] = None,
+    chroma: ChromaOption = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the full result as JSON.")] = None,
     grid: Annotated[Optional[Path], typer.Option(help="Write a PNG grid: gray input | models | truth.")] = None,
@@ -250,7 +256,7 @@ def evaluate(
     from chromagen.inference import resolve_device
 
     try:
-        protocol = Protocol(size=size, working_size=working_size, limit=limit)
+        protocol = Protocol(size=size, working_size=working_size, limit=limit, chroma=chroma)
         total = len(list_images(data, limit))
         with _progress() as progress:
             task = progress.add_task("evaluating", total=total)

@@ -3,6 +3,10 @@
 Color is low-frequency, so the network runs on a downscaled copy (``size`` = longer side) and only its ab
 prediction is upsampled; the original lightness keeps every fine detail and the output keeps the exact
 input size.
+
+``chroma`` scales the predicted ab (a saturation gain). Regression losses pull uncertain colors toward
+gray, so a gain above 1, calibrated on validation photos and stored in the weights file, restores
+vividness at a measured fidelity cost (``benchmarks/chroma_sweep.py``).
 """
 
 from collections.abc import Sequence
@@ -20,6 +24,8 @@ from chromagen.io import LoadedImage
 from chromagen.models.registry import predict_ab
 from chromagen.models.weights import bundled_names, bundled_path, load_generator
 
+
+MAX_CHROMA = 4.0
 
 
 def resolve_device(device: str) -> torch.device:
@@ -43,6 +49,14 @@ def resolve_model_path(model: str) -> Path:
     raise ChromagenError(f"model {model!r} is neither a bundled model ({', '.join(bundled_names())}) nor a file")
 
 
+def stored_chroma(meta: dict[str, str], path: Path) -> float:
+    """The saturation gain a weights file was calibrated with (``chroma`` metadata; 1.0 when absent)."""
+    try:
+        return float(meta.get("chroma", "1.0"))
+    except ValueError as exc:
+        raise ChromagenError(f"{path}: invalid chroma metadata {meta['chroma']!r}") from exc
+
+
 def working_shape(height: int, width: int, size: int) -> tuple[int, int]:
     """Scale so the longer side equals ``size``, keeping the aspect ratio (at least 8 px a side)."""
     scale = size / max(height, width)
@@ -52,20 +66,29 @@ def working_shape(height: int, width: int, size: int) -> tuple[int, int]:
 class Colorizer:
     """A loaded generator plus the resize-predict-recombine recipe around it."""
 
-    def __init__(self, model: nn.Module, device: torch.device, size: int = DEFAULT_SIZE, name: str = "") -> None:
+    def __init__(self, model: nn.Module, device: torch.device, size: int = DEFAULT_SIZE, name: str = "",
+                 chroma: float = 1.0) -> None:
         if size < 16:
             raise ChromagenError(f"--size must be at least 16 (got {size})")
+        if not 0.0 <= chroma <= MAX_CHROMA:
+            raise ChromagenError(f"--chroma must be between 0 and {MAX_CHROMA:g} (got {chroma:g})")
         self.model = model.to(device).eval()
         self.device = device
         self.size = size
         self.name = name
+        self.chroma = chroma
 
     @classmethod
-    def from_pretrained(cls, model: str = DEFAULT_MODEL, device: str = "auto", size: int = DEFAULT_SIZE) -> "Colorizer":
-        """Load a bundled model by name or any chromagen weights file / training checkpoint."""
+    def from_pretrained(cls, model: str = DEFAULT_MODEL, device: str = "auto", size: int = DEFAULT_SIZE,
+                        chroma: float | None = None) -> "Colorizer":
+        """Load a bundled model by name or any chromagen weights file / training checkpoint.
+
+        ``chroma`` None uses the gain calibrated into the weights file (1.0 when it has none).
+        """
         path = resolve_model_path(model)
-        generator, _ = load_generator(path)
-        return cls(generator, resolve_device(device), size, name=model)
+        generator, meta = load_generator(path)
+        gain = stored_chroma(meta, path) if chroma is None else chroma
+        return cls(generator, resolve_device(device), size, name=model, chroma=gain)
 
     @torch.inference_mode()
     def predict_ab(self, l_norm: Tensor) -> Tensor:
@@ -78,7 +101,7 @@ class Colorizer:
         h, w = lightness.shape[-2:]
         small = F.interpolate(normalize_l(lightness), size=working_shape(h, w, self.size), mode="bilinear",
                               antialias=True, align_corners=False)
-        ab = denormalize_ab(self.predict_ab(small)).to(lightness.device)
+        ab = denormalize_ab(self.predict_ab(small)).to(lightness.device) * self.chroma
         ab = F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)
         return torch.cat([lightness, ab], dim=1)
 

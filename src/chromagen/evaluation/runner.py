@@ -44,6 +44,7 @@ class Protocol:
 
     size: int = 256
     working_size: int | None = None  # resolution the model runs at; None = the colorizer's default
+    chroma: float | None = None  # saturation gain on predicted ab; None = each model's calibrated gain
     gray_threshold: float = 2.0
     limit: int | None = None
     batch_size: int = 8
@@ -57,6 +58,7 @@ class ModelTally:
     hits: Tensor | None = None
     totals: Tensor | None = None
     features: list[Tensor] = field(default_factory=list)
+    chroma: float | None = None  # the saturation gain the model ran with (None for gray)
 
     def add(self, name: str, values: Tensor) -> None:
         self.per_image.setdefault(name, []).extend(values.double().cpu().tolist())
@@ -85,14 +87,15 @@ def protocol_image(path: Path, size: int) -> Tensor:
     return torch.from_numpy(np.asarray(square, dtype=np.float32) / 255.0).permute(2, 0, 1)
 
 
-def make_predictor(spec: str, device: str, working_size: int) -> Callable[[Tensor], Tensor]:
-    """``gray`` (ab = 0) or any model the Colorizer loads -> function from L (N,1,H,W) to Lab."""
+def make_predictor(spec: str, device: str, working_size: int, chroma: float | None = None
+                   ) -> tuple[Callable[[Tensor], Tensor], float | None]:
+    """``gray`` (ab = 0) or any model the Colorizer loads -> (function from L (N,1,H,W) to Lab, its chroma)."""
     if spec == GRAY_MODEL:
-        return gray_lab
+        return gray_lab, None
     from chromagen.inference import Colorizer
 
-    colorizer = Colorizer.from_pretrained(spec, device=device, size=working_size)
-    return colorizer.colorize_lab
+    colorizer = Colorizer.from_pretrained(spec, device=device, size=working_size, chroma=chroma)
+    return colorizer.colorize_lab, colorizer.chroma
 
 
 def _batches(files: list[Path], protocol: Protocol) -> Iterator[tuple[list[Path], Tensor]]:
@@ -115,8 +118,8 @@ def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol,
 
     files = list_images(data, protocol.limit)
     working = protocol.working_size or DEFAULT_SIZE
-    predictors = {name: make_predictor(spec, device, working) for name, spec in models.items()}
-    tallies = {name: ModelTally() for name in models}
+    predictors = {name: make_predictor(spec, device, working, protocol.chroma) for name, spec in models.items()}
+    tallies = {name: ModelTally(chroma=gain) for name, (_, gain) in predictors.items()}
     want_fid = len(files) >= FID_MIN_IMAGES
     truth_features: list[Tensor] = []
     kept: list[str] = []
@@ -139,7 +142,7 @@ def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol,
         samples_out["input"].append(quantize8(lab_to_rgb(gray_lab(lightness)))[:room])
         if want_fid:
             truth_features.append(_features(truth, device))
-        for name, predict in predictors.items():
+        for name, (predict, _) in predictors.items():
             pred = quantize8(lab_to_rgb(predict(lightness.to(device)).cpu()))
             tally = tallies[name]
             tally.add("psnr", psnr(pred, truth))
@@ -185,6 +188,7 @@ def _summarize(models: dict[str, str], tallies: dict[str, ModelTally], kept: lis
         summary[name] = {
             "n": len(kept),
             "skipped": len(skipped),
+            "chroma": tally.chroma,
             **{k: means[k] for k in ("psnr", "ssim", "lpips")},
             "fid": fid(torch.cat(tally.features), torch.cat(truth_features)) if tally.features else None,
             "colorfulness": means["colorfulness"],
