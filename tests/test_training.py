@@ -52,6 +52,19 @@ def test_train_resume_and_colorize(tmp_path: Path, image_dir: Path) -> None:
         assert Image.open(out / "img00.jpg").size == Image.open(photo).size
 
 
+def test_early_stopping_ends_a_run_that_stops_improving(tmp_path: Path, image_dir: Path) -> None:
+    recipe = yaml.safe_load(_tiny_recipe(tmp_path, image_dir).read_text())
+    # A zero learning rate never improves val PSNR: patience 1 stops at the second validation (step 4).
+    recipe["optim"] = {"lr": 0.0}
+    recipe["trainer"].update(max_steps=20, early_stop_patience=1)
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(recipe))
+    run = tmp_path / "run"
+    result = runner.invoke(app, ["train", "--config", str(tmp_path / "tiny.yaml"), "--output", str(run)])
+    assert result.exit_code == 0, result.output
+    assert _step(run / "checkpoints" / "last.ckpt") == 4
+    assert (run / "model.safetensors").is_file()
+
+
 def test_tar_shards_are_training_data(tmp_path: Path, image_dir: Path) -> None:
     import tarfile
 

@@ -56,6 +56,7 @@ class TrainerConfig:
     num_nodes: int = 1
     seed: int = 0
     compile: bool = False  # torch.compile the generator (pays on GPU; the first steps are slow)
+    early_stop_patience: int | None = None  # stop after this many validations without a better val PSNR
 
 
 @dataclass

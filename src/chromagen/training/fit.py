@@ -7,7 +7,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
@@ -98,6 +98,16 @@ def _init_generator(module: ColorizationModule, path: str) -> None:
     module.generator.load_state_dict(source.state_dict())
 
 
+def _early_stopping(recipe: Recipe, val_loader: DataLoader | None) -> list[EarlyStopping]:
+    """Stop when val PSNR has not improved for ``early_stop_patience`` validations (the best is exported)."""
+    patience = recipe.trainer.early_stop_patience
+    if patience is None:
+        return []
+    if val_loader is None:
+        raise ChromagenError("trainer.early_stop_patience needs validation data (data.val)")
+    return [EarlyStopping(monitor="val/psnr", mode="max", patience=patience, check_on_train_epoch_end=False)]
+
+
 def _precision(recipe: Recipe) -> str:
     if recipe.trainer.precision != "auto":
         return recipe.trainer.precision
@@ -139,7 +149,7 @@ def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True
         num_nodes=recipe.trainer.num_nodes,
         precision=_precision(recipe),
         logger=TensorBoardLogger(output, name="tensorboard", version=""),
-        callbacks=[checkpoint, LearningRateMonitor(logging_interval="step")],
+        callbacks=[checkpoint, LearningRateMonitor(logging_interval="step"), *_early_stopping(recipe, val_loader)],
         log_every_n_steps=recipe.trainer.log_every_steps,
         val_check_interval=every if val_loader else None,
         check_val_every_n_epoch=None,
