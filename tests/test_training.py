@@ -65,6 +65,37 @@ def test_early_stopping_ends_a_run_that_stops_improving(tmp_path: Path, image_di
     assert (run / "model.safetensors").is_file()
 
 
+def test_best_checkpoint_is_ranked_by_its_own_validation(tmp_path: Path, image_dir: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from chromagen.models import create_model
+    from chromagen.models.weights import save_generator
+
+    recipe = yaml.safe_load(_tiny_recipe(tmp_path, image_dir).read_text())
+    # Start far off (a saturated constant color) so every validation improves on the last: the best is the
+    # final checkpoint, and it must carry the final validation's score, not the one before.
+    torch.manual_seed(0)
+    start = create_model("effnet-unet", **recipe["model"]["kwargs"])
+    with torch.no_grad():
+        start.head.bias.fill_(0.8)
+    recipe["init_from"] = str(save_generator(start, "effnet-unet", recipe["model"]["kwargs"], tmp_path / "s.safetensors"))
+    recipe["optim"] = {"lr": 0.01, "warmup_steps": 1}
+    recipe["trainer"].update(max_steps=8)
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(recipe))
+    run = tmp_path / "run"
+    assert runner.invoke(app, ["train", "--config", str(tmp_path / "tiny.yaml"), "--output", str(run)]).exit_code == 0
+    events = EventAccumulator(str(next((run / "tensorboard").glob("events.out.tfevents.*"))))
+    events.Reload()
+    scores = [(e.step + 1, e.value) for e in events.Scalars("val/psnr")]  # logged at the last batch's index
+    assert [step for step, _ in scores] == [2, 4, 6, 8]
+    assert all(a[1] < b[1] for a, b in zip(scores, scores[1:])), scores
+    (best,) = (run / "checkpoints").glob("step*.ckpt")
+    state = torch.load(best, map_location="cpu", weights_only=False)
+    assert state["global_step"] == 8
+    ranked = [v for k, v in state["callbacks"].items() if "val/psnr" in k][0]["best_model_score"]
+    assert float(ranked) == pytest.approx(scores[-1][1])
+
+
 def test_tar_shards_are_training_data(tmp_path: Path, image_dir: Path) -> None:
     import tarfile
 

@@ -98,6 +98,22 @@ def _init_generator(module: ColorizationModule, path: str) -> None:
     module.generator.load_state_dict(source.state_dict())
 
 
+def _checkpointing(output: Path, every: int, validated: bool) -> list[ModelCheckpoint]:
+    """``last.ckpt`` every ``every`` steps (for resuming) and, with validation, the best by val PSNR.
+
+    The best is judged right after each validation, so its score belongs to its own weights (a save on the
+    training step would be ranked by the previous validation's score).
+    """
+    folder = output / "checkpoints"
+    latest = ModelCheckpoint(dirpath=folder, every_n_train_steps=every, save_last=True, save_top_k=0)
+    if not validated:
+        return [latest]
+    best = ModelCheckpoint(dirpath=folder, filename="step{step:07d}", auto_insert_metric_name=False,
+                           monitor="val/psnr", mode="max", save_top_k=1, every_n_epochs=1,
+                           save_on_train_epoch_end=False)
+    return [latest, best]
+
+
 def _early_stopping(recipe: Recipe, val_loader: DataLoader | None) -> list[EarlyStopping]:
     """Stop when val PSNR has not improved for ``early_stop_patience`` validations (the best is exported)."""
     patience = recipe.trainer.early_stop_patience
@@ -129,16 +145,7 @@ def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True
     val_loader = _loader(recipe.data.val, recipe, train=False, limit=recipe.data.val_limit) if recipe.data.val else None
     steps = recipe.trainer.max_steps
     every = max(1, min(recipe.trainer.val_every_steps, steps))
-    checkpoint = ModelCheckpoint(
-        dirpath=output / "checkpoints",
-        filename="step{step:07d}",
-        auto_insert_metric_name=False,
-        every_n_train_steps=every,
-        save_last=True,
-        monitor="val/psnr" if val_loader else None,
-        mode="max",
-        save_top_k=1,
-    )
+    checkpoints = _checkpointing(output, every, validated=val_loader is not None)
     trainer = L.Trainer(
         default_root_dir=output,
         max_steps=steps,
@@ -149,7 +156,7 @@ def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True
         num_nodes=recipe.trainer.num_nodes,
         precision=_precision(recipe),
         logger=TensorBoardLogger(output, name="tensorboard", version=""),
-        callbacks=[checkpoint, LearningRateMonitor(logging_interval="step"), *_early_stopping(recipe, val_loader)],
+        callbacks=[*checkpoints, LearningRateMonitor(logging_interval="step"), *_early_stopping(recipe, val_loader)],
         log_every_n_steps=recipe.trainer.log_every_steps,
         val_check_interval=every if val_loader else None,
         check_val_every_n_epoch=None,
@@ -170,7 +177,7 @@ def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True
     if recipe.trainer.compile:
         module.generator.compile()  # compiles its __call__ in place: parameter names and checkpoints unchanged
     trainer.fit(module, train_data, val_loader, ckpt_path=str(resume_from) if resume_from else None)
-    best = checkpoint.best_model_path
+    best = checkpoints[-1].best_model_path
     if best and trainer.is_global_zero:
         module = ColorizationModule.load_from_checkpoint(best, map_location="cpu")
     exported = output / "model.safetensors"
