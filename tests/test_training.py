@@ -96,6 +96,32 @@ def test_best_checkpoint_is_ranked_by_its_own_validation(tmp_path: Path, image_d
     assert float(ranked) == pytest.approx(scores[-1][1])
 
 
+def test_frozen_encoder_waits_while_the_decoder_learns(tmp_path: Path, image_dir: Path) -> None:
+    from chromagen.models import create_model
+    from chromagen.models.weights import load_generator, save_generator
+
+    recipe = yaml.safe_load(_tiny_recipe(tmp_path, image_dir).read_text())
+    torch.manual_seed(0)
+    start = create_model("effnet-unet", **recipe["model"]["kwargs"])
+    recipe["init_from"] = str(save_generator(start, "effnet-unet", recipe["model"]["kwargs"], tmp_path / "s.safetensors",
+                                             half=False))
+    recipe["optim"] = {"lr": 0.01, "warmup_steps": 1, "freeze_encoder_steps": 2}
+    recipe["trainer"].update(max_steps=3, val_every_steps=2)
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(recipe))
+    weights = {}
+    for steps in (2, 3):
+        run = tmp_path / f"run{steps}"
+        result = runner.invoke(app, ["train", "--config", str(tmp_path / "tiny.yaml"), "--output", str(run),
+                                     "--max-steps", str(steps)])
+        assert result.exit_code == 0, result.output
+        assert _step(run / "checkpoints" / "last.ckpt") == steps  # also when a run ends between two saves
+        weights[steps] = load_generator(run / "checkpoints" / "last.ckpt")[0]
+    frozen, thawed = weights[2], weights[3]
+    assert all(torch.equal(a, b) for a, b in zip(start.encoder.parameters(), frozen.encoder.parameters()))
+    assert not torch.equal(start.head.weight, frozen.head.weight)
+    assert not all(torch.equal(a, b) for a, b in zip(start.encoder.parameters(), thawed.encoder.parameters()))
+
+
 def test_tar_shards_are_training_data(tmp_path: Path, image_dir: Path) -> None:
     import tarfile
 

@@ -73,6 +73,13 @@ class BankBatches:
                                      self.trainer.global_rank)
 
 
+def _step_of(checkpoint: Path) -> int | None:
+    """The global step a checkpoint was saved at (None when there is none)."""
+    if not checkpoint.is_file():
+        return None
+    return int(torch.load(checkpoint, map_location="cpu", weights_only=False, mmap=True)["global_step"])
+
+
 def _batches_seen(checkpoint: Path | None) -> int:
     """How far into the data stream a checkpoint had got (0 for a fresh run)."""
     if checkpoint is None:
@@ -177,6 +184,8 @@ def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True
     if recipe.trainer.compile:
         module.generator.compile()  # compiles its __call__ in place: parameter names and checkpoints unchanged
     trainer.fit(module, train_data, val_loader, ckpt_path=str(resume_from) if resume_from else None)
+    if _step_of(last) != trainer.global_step:  # the run ended between two saves (max_steps, early stop)
+        trainer.save_checkpoint(last)
     best = checkpoints[-1].best_model_path
     if best and trainer.is_global_zero:
         module = ColorizationModule.load_from_checkpoint(best, map_location="cpu")

@@ -54,6 +54,12 @@ def warmup_cosine(total: int, warmup: int) -> Callable[[int], float]:
     return schedule
 
 
+def frozen_for(schedule: Callable[[int], float], steps: int) -> Callable[[int], float]:
+    """``schedule`` with a multiplier of 0 for the first ``steps`` steps: the randomly initialized decoder
+    settles before it can push large gradients into the pretrained encoder (weight decay pauses too)."""
+    return lambda step: 0.0 if step < steps else schedule(step)
+
+
 class ColorizationModule(L.LightningModule):
     """Trains any registered generator (and, for GAN recipes, a registered discriminator)."""
 
@@ -142,17 +148,22 @@ class ColorizationModule(L.LightningModule):
         opt, gan = self.recipe.optim, self.recipe.gan
         encoder = getattr(self.generator, "encoder", None)
         enc_ids = {id(p) for p in encoder.parameters()} if encoder is not None else set()
+        # Parameter groups may carry extra keys: "encoder" marks the pretrained one.
         groups = [
-            {"params": [p for p in self.generator.parameters() if id(p) not in enc_ids], "lr": opt.lr},
+            {"params": [p for p in self.generator.parameters() if id(p) not in enc_ids], "lr": opt.lr,
+             "encoder": False},
             {"params": [p for p in self.generator.parameters() if id(p) in enc_ids],
-             "lr": opt.lr * opt.encoder_lr_mult},
+             "lr": opt.lr * opt.encoder_lr_mult, "encoder": True},
         ]
-        opt_g = torch.optim.AdamW([g for g in groups if g["params"]], weight_decay=opt.weight_decay,
+        groups = [g for g in groups if g["params"]]
+        opt_g = torch.optim.AdamW(groups, weight_decay=opt.weight_decay,
                                   betas=tuple(gan.betas) if gan else (0.9, 0.999))
         # Manual (GAN) optimization counts every optimizer step: G steps = max_steps / (1 + d_steps).
         total = self.recipe.trainer.max_steps // (1 + gan.d_steps) if gan else self.recipe.trainer.max_steps
         schedule = warmup_cosine(total, opt.warmup_steps)
-        sched_g = torch.optim.lr_scheduler.LambdaLR(opt_g, schedule)
+        encoder_schedule = frozen_for(schedule, opt.freeze_encoder_steps)
+        sched_g = torch.optim.lr_scheduler.LambdaLR(
+            opt_g, [encoder_schedule if g["encoder"] else schedule for g in groups])
         if gan is None:
             return {"optimizer": opt_g, "lr_scheduler": {"scheduler": sched_g, "interval": "step"}}
         assert self.discriminator is not None
