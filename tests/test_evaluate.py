@@ -73,6 +73,7 @@ def test_cli_writes_schema_grid_curves_and_report(bench: Path, tmp_path: Path, r
         assert row["fid"] is None  # fewer than 50 images
     assert data["models"]["gray"]["chroma"] is None and data["models"][str(random_model_file)]["chroma"] == 1.0
     report = (out / "report.md").read_text()
+    assert f"Saturation gain: {random_model_file} x1." in report
     for image in ("report-grid.png", "report-curves.png"):
         assert f"]({image})" in report
         assert Image.open(out / image).size[0] > 200

@@ -94,6 +94,12 @@ def save_curves(result: dict[str, Any], path: Path) -> Path:
     return path
 
 
+def _gains(result: dict[str, Any]) -> str:
+    """Each model's --chroma as ``name x1.25`` (gray has none)."""
+    gains = [f"{name} x{row['chroma']:g}" for name, row in result["models"].items() if row.get("chroma") is not None]
+    return ", ".join(gains) or "none"
+
+
 def write_report(result: dict[str, Any], path: Path, grid: Path | None, curves: Path | None,
                  extra_images: dict[str, Path] | None = None) -> Path:
     """A markdown report that embeds the table, the grid and the curves (paths relative to the report)."""
@@ -108,6 +114,7 @@ def write_report(result: dict[str, Any], path: Path, grid: Path | None, curves: 
         "",
         f"Protocol: center square crop, resized to {protocol['size']}x{protocol['size']} ({protocol['resize']}), "
         f"L from the ground truth, model run at {protocol['working_size']} px, metrics on 8-bit sRGB. "
+        f"Saturation gain: {_gains(result)}. "
         f"Skipped as gray ({protocol['gray_skip']}): {len(protocol['skipped_files'])}. "
         f"FID only with >= {protocol['fid_min_images']} images. chromagen {protocol['chromagen']}, "
         f"{protocol['date']}, device {protocol['device']}.",
