@@ -120,3 +120,23 @@ def test_chroma_option_reaches_the_model_and_the_result(bench: Path, tmp_path: P
         runs[gain] = json.loads((tmp_path / f"{gain}.json").read_text())["models"][str(random_model_file)]
     assert runs["1"]["chroma"] == 1.0 and runs["2"]["chroma"] == 2.0
     assert runs["2"]["colorfulness"] > runs["1"]["colorfulness"]
+
+
+def test_chroma_sweep_matches_evaluate(bench: Path, random_model_file: Path) -> None:
+    """benchmarks/chroma_sweep.py reuses one prediction per gain; each gain must score as `evaluate` would."""
+    import importlib.util
+
+    from chromagen.evaluation.runner import Protocol, evaluate
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "chroma_sweep.py"
+    spec = importlib.util.spec_from_file_location("chroma_sweep", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    swept = module.sweep(str(random_model_file), bench, [1.0, 2.0], size=48, working_size=32, limit=None)
+    assert swept["n"] == 5
+    for gain, key in ((0.0, "gray"), (1.0, "model"), (2.0, "model")):
+        specs = {"gray": "gray", "model": str(random_model_file)}
+        result, _ = evaluate({key: specs[key]}, bench, Protocol(size=48, working_size=32, chroma=gain or None))
+        for metric in ("psnr", "lpips", "colorfulness"):
+            assert swept["gains"][str(gain)][metric] == pytest.approx(result["models"][key][metric], rel=1e-4)
