@@ -18,22 +18,21 @@ from chromagen.color import gray_lab, lab_to_rgb, rgb_to_lab
 from chromagen.defaults import DEFAULT_SIZE
 from chromagen.evaluation.lpips_offline import lpips_distance
 from chromagen.evaluation.metrics import colorfulness, is_gray, psnr, quantize8
-from chromagen.evaluation.runner import list_images, protocol_image
+from chromagen.evaluation.runner import Protocol, list_images, protocol_batches
 from chromagen.inference import Colorizer
 
 METRICS = ("psnr", "lpips", "colorfulness")
 
 
-def sweep(model: str, data: Path, gains: list[float], size: int, working_size: int, limit: int | None,
-          batch: int = 8) -> dict[str, object]:
+def sweep(model: str, data: Path, gains: list[float], size: int, working_size: int,
+          limit: int | None) -> dict[str, object]:
     """Mean PSNR / LPIPS / colorfulness per gain (gain 0 is the gray baseline) and the truth's colorfulness."""
     colorizer = Colorizer.from_pretrained(model, device="cpu", size=working_size, chroma=1.0)
-    files = list_images(data, limit)
+    protocol = Protocol(size=size, working_size=working_size, limit=limit)
     sums = {g: dict.fromkeys(METRICS, 0.0) for g in [0.0, *gains]}
     truth_cf, count = 0.0, 0
-    for start in range(0, len(files), batch):
-        truth = torch.stack([protocol_image(p, size) for p in files[start:start + batch]])
-        truth = truth[~is_gray(truth)]
+    for _, truth in protocol_batches(list_images(data, limit), protocol):
+        truth = truth[~is_gray(truth, protocol.gray_threshold)]
         if not len(truth):
             continue
         lab = colorizer.colorize_lab(rgb_to_lab(truth)[:, :1])

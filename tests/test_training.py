@@ -1,11 +1,13 @@
 """Training v0 through the CLI: a tiny recipe trains, writes TensorBoard logs, resumes, and colorizes."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 import yaml
 from PIL import Image
+from torch import nn
 from typer.testing import CliRunner
 
 from chromagen.cli import app
@@ -15,16 +17,35 @@ from chromagen.training import load_recipe
 runner = CliRunner()
 
 
-def _tiny_recipe(tmp_path: Path, images: Path, on_device: bool = False) -> Path:
-    recipe = {
-        "model": {"name": "effnet-unet", "kwargs": {"pretrained": False, "decoder_channels": [16, 16, 16, 16]}},
+TINY_MODEL = {"pretrained": False, "decoder_channels": [16, 16, 16, 16]}
+
+
+def _tiny_recipe(tmp_path: Path, images: Path, on_device: bool = False, **changes: Any) -> Path:
+    """A 2-step recipe on ``images``; ``changes`` set top-level keys, and a mapping merges into its section."""
+    recipe: dict[str, Any] = {
+        "model": {"name": "effnet-unet", "kwargs": TINY_MODEL},
         "data": {"train": [str(images)], "val": [str(images)], "crop_size": 32, "batch_size": 4,
                  "num_workers": 0, "val_limit": 4, "on_device": on_device},
         "trainer": {"max_steps": 2, "val_every_steps": 2, "log_every_steps": 1},
     }
+    for key, value in changes.items():
+        recipe[key] = {**recipe[key], **value} if isinstance(value, dict) and key in recipe else value
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(recipe))
     return path
+
+
+def _start_weights(tmp_path: Path, head_bias: float | None = None) -> tuple[nn.Module, str]:
+    """A seeded random tiny generator saved (fp32) for ``init_from``, optionally with a constant head bias."""
+    from chromagen.models import create_model
+    from chromagen.models.weights import save_generator
+
+    torch.manual_seed(0)
+    model = create_model("effnet-unet", **TINY_MODEL)
+    if head_bias is not None:
+        with torch.no_grad():
+            model.head.bias.fill_(head_bias)
+    return model, str(save_generator(model, "effnet-unet", TINY_MODEL, tmp_path / "start.safetensors", half=False))
 
 
 def _step(ckpt: Path) -> int:
@@ -53,13 +74,10 @@ def test_train_resume_and_colorize(tmp_path: Path, image_dir: Path) -> None:
 
 
 def test_early_stopping_ends_a_run_that_stops_improving(tmp_path: Path, image_dir: Path) -> None:
-    recipe = yaml.safe_load(_tiny_recipe(tmp_path, image_dir).read_text())
     # A zero learning rate never improves val PSNR: patience 1 stops at the second validation (step 4).
-    recipe["optim"] = {"lr": 0.0}
-    recipe["trainer"].update(max_steps=20, early_stop_patience=1)
-    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(recipe))
+    config = _tiny_recipe(tmp_path, image_dir, optim={"lr": 0.0}, trainer={"max_steps": 20, "early_stop_patience": 1})
     run = tmp_path / "run"
-    result = runner.invoke(app, ["train", "--config", str(tmp_path / "tiny.yaml"), "--output", str(run)])
+    result = runner.invoke(app, ["train", "--config", str(config), "--output", str(run)])
     assert result.exit_code == 0, result.output
     assert _step(run / "checkpoints" / "last.ckpt") == 4
     assert (run / "model.safetensors").is_file()
@@ -68,22 +86,13 @@ def test_early_stopping_ends_a_run_that_stops_improving(tmp_path: Path, image_di
 def test_best_checkpoint_is_ranked_by_its_own_validation(tmp_path: Path, image_dir: Path) -> None:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from chromagen.models import create_model
-    from chromagen.models.weights import save_generator
-
-    recipe = yaml.safe_load(_tiny_recipe(tmp_path, image_dir).read_text())
     # Start far off (a saturated constant color) so every validation improves on the last: the best is the
     # final checkpoint, and it must carry the final validation's score, not the one before.
-    torch.manual_seed(0)
-    start = create_model("effnet-unet", **recipe["model"]["kwargs"])
-    with torch.no_grad():
-        start.head.bias.fill_(0.8)
-    recipe["init_from"] = str(save_generator(start, "effnet-unet", recipe["model"]["kwargs"], tmp_path / "s.safetensors"))
-    recipe["optim"] = {"lr": 0.01, "warmup_steps": 1}
-    recipe["trainer"].update(max_steps=8)
-    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(recipe))
+    _, start = _start_weights(tmp_path, head_bias=0.8)
+    config = _tiny_recipe(tmp_path, image_dir, init_from=start, optim={"lr": 0.01, "warmup_steps": 1},
+                          trainer={"max_steps": 8})
     run = tmp_path / "run"
-    assert runner.invoke(app, ["train", "--config", str(tmp_path / "tiny.yaml"), "--output", str(run)]).exit_code == 0
+    assert runner.invoke(app, ["train", "--config", str(config), "--output", str(run)]).exit_code == 0
     events = EventAccumulator(str(next((run / "tensorboard").glob("events.out.tfevents.*"))))
     events.Reload()
     scores = [(e.step + 1, e.value) for e in events.Scalars("val/psnr")]  # logged at the last batch's index
@@ -97,21 +106,16 @@ def test_best_checkpoint_is_ranked_by_its_own_validation(tmp_path: Path, image_d
 
 
 def test_frozen_encoder_waits_while_the_decoder_learns(tmp_path: Path, image_dir: Path) -> None:
-    from chromagen.models import create_model
-    from chromagen.models.weights import load_generator, save_generator
+    from chromagen.models.weights import load_generator
 
-    recipe = yaml.safe_load(_tiny_recipe(tmp_path, image_dir).read_text())
-    torch.manual_seed(0)
-    start = create_model("effnet-unet", **recipe["model"]["kwargs"])
-    recipe["init_from"] = str(save_generator(start, "effnet-unet", recipe["model"]["kwargs"], tmp_path / "s.safetensors",
-                                             half=False))
-    recipe["optim"] = {"lr": 0.01, "warmup_steps": 1, "freeze_encoder_steps": 2}
-    recipe["trainer"].update(max_steps=3, val_every_steps=2)
-    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(recipe))
+    start, path = _start_weights(tmp_path)
+    config = _tiny_recipe(tmp_path, image_dir, init_from=path,
+                          optim={"lr": 0.01, "warmup_steps": 1, "freeze_encoder_steps": 2},
+                          trainer={"max_steps": 3, "val_every_steps": 2})
     weights = {}
     for steps in (2, 3):
         run = tmp_path / f"run{steps}"
-        result = runner.invoke(app, ["train", "--config", str(tmp_path / "tiny.yaml"), "--output", str(run),
+        result = runner.invoke(app, ["train", "--config", str(config), "--output", str(run),
                                      "--max-steps", str(steps)])
         assert result.exit_code == 0, result.output
         assert _step(run / "checkpoints" / "last.ckpt") == steps  # also when a run ends between two saves
@@ -199,12 +203,9 @@ def test_prior_command_and_classification_recipe_use_it(tmp_path: Path, image_di
     assert result.exit_code == 0, result.output
     values = np.load(prior)
     assert values.shape == (313,) and abs(values.sum() - 1) < 1e-5
-    recipe = yaml.safe_load(_tiny_recipe(tmp_path, image_dir).read_text())
-    recipe["model"] = {"name": "classifier", "kwargs": {"pretrained": False, "decoder_channels": [16, 16, 16]}}
-    recipe["loss"] = "classification"
-    recipe["classification"] = {"prior": str(prior)}
-    config = tmp_path / "cls.yaml"
-    config.write_text(yaml.safe_dump(recipe))
+    config = _tiny_recipe(tmp_path, image_dir, loss="classification", classification={"prior": str(prior)},
+                          model={"name": "classifier",
+                                 "kwargs": {"pretrained": False, "decoder_channels": [16, 16, 16]}})
     result = runner.invoke(app, ["train", "--config", str(config), "--output", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     model, _ = load_generator(tmp_path / "run" / "model.safetensors")

@@ -114,6 +114,7 @@ def _colorize_one(colorizer: "Colorizer", job: Job, output: Path, overwrite: boo
 ChromaOption = Annotated[Optional[float], typer.Option(
     help="Saturation gain on the predicted colors (1 = as predicted; default: the model's calibrated gain).")]
 
+
 @app.command()
 def colorize(
     inputs: Annotated[list[Path], typer.Argument(help="Image files and/or folders (searched recursively).",

@@ -98,7 +98,8 @@ def make_predictor(spec: str, device: str, working_size: int, chroma: float | No
     return colorizer.colorize_lab, colorizer.chroma
 
 
-def _batches(files: list[Path], protocol: Protocol) -> Iterator[tuple[list[Path], Tensor]]:
+def protocol_batches(files: list[Path], protocol: Protocol) -> Iterator[tuple[list[Path], Tensor]]:
+    """The files in chunks of ``protocol.batch_size``, with their ground truth as the protocol prepares it."""
     for start in range(0, len(files), protocol.batch_size):
         chunk = files[start:start + protocol.batch_size]
         yield chunk, torch.stack([protocol_image(p, protocol.size) for p in chunk])
@@ -126,7 +127,7 @@ def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol,
     skipped: list[str] = []
     samples_out: dict[str, list[Tensor]] = {"input": [], **{m: [] for m in models}, "truth": []}
     truth_colorfulness: list[float] = []
-    for chunk, truth in _batches(files, protocol):
+    for chunk, truth in protocol_batches(files, protocol):
         gray = is_gray(truth, protocol.gray_threshold)
         skipped += [str(p) for p, g in zip(chunk, gray) if g]
         chunk, truth = [p for p, g in zip(chunk, gray) if not g], truth[~gray]

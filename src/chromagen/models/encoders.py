@@ -5,7 +5,6 @@ U-Net style generators take any encoder registered here, so a pretrained backbon
 
 import pickle
 from collections.abc import Callable
-
 from pathlib import Path
 
 import torch

@@ -73,19 +73,12 @@ class BankBatches:
                                      self.trainer.global_rank)
 
 
-def _step_of(checkpoint: Path) -> int | None:
-    """The global step a checkpoint was saved at (None when there is none)."""
-    if not checkpoint.is_file():
+def _saved(checkpoint: Path | None, key: str) -> int | None:
+    """An integer a checkpoint stores (``global_step``, ``batches_seen``); None when there is no checkpoint."""
+    if checkpoint is None or not checkpoint.is_file():
         return None
-    return int(torch.load(checkpoint, map_location="cpu", weights_only=False, mmap=True)["global_step"])
-
-
-def _batches_seen(checkpoint: Path | None) -> int:
-    """How far into the data stream a checkpoint had got (0 for a fresh run)."""
-    if checkpoint is None:
-        return 0
     # mmap: the tensors stay on disk; Lightning reads them properly when it restores the run.
-    return int(torch.load(checkpoint, map_location="cpu", weights_only=False, mmap=True).get("batches_seen", 0))
+    return int(torch.load(checkpoint, map_location="cpu", weights_only=False, mmap=True).get(key, 0))
 
 
 def _install_prior(module: ColorizationModule, recipe: Recipe) -> None:
@@ -148,7 +141,7 @@ def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True
     output.mkdir(parents=True, exist_ok=True)
     last = output / "checkpoints" / "last.ckpt"
     resume_from = last if resume and last.is_file() else None
-    batches_seen = _batches_seen(resume_from)
+    batches_seen = _saved(resume_from, "batches_seen") or 0  # 0: a fresh run
     val_loader = _loader(recipe.data.val, recipe, train=False, limit=recipe.data.val_limit) if recipe.data.val else None
     steps = recipe.trainer.max_steps
     every = max(1, min(recipe.trainer.val_every_steps, steps))
@@ -184,7 +177,7 @@ def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True
     if recipe.trainer.compile:
         module.generator.compile()  # compiles its __call__ in place: parameter names and checkpoints unchanged
     trainer.fit(module, train_data, val_loader, ckpt_path=str(resume_from) if resume_from else None)
-    if _step_of(last) != trainer.global_step:  # the run ended between two saves (max_steps, early stop)
+    if _saved(last, "global_step") != trainer.global_step:  # the run ended between two saves (max_steps, early stop)
         trainer.save_checkpoint(last)
     best = checkpoints[-1].best_model_path
     if best and trainer.is_global_zero:
