@@ -22,7 +22,7 @@ from skimage import data as skdata
 from torch.utils.flop_counter import FlopCounterMode
 
 from chromagen.inference import DEFAULT_SIZE, Colorizer, working_shape
-from chromagen.io import load_image
+from chromagen.media.image import load_image
 
 
 def gmacs(model: torch.nn.Module, size: int) -> float:

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from chromagen.errors import ChromagenError
-from chromagen.io import load_image, output_path_for, save_image
+from chromagen.media.image import load_image, output_path_for, save_image
 from tests.conftest import smooth_color_image
 
 RGB = smooth_color_image(30, 40)

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from chromagen.color import denormalize_ab, lab_to_rgb, normalize_l, rgb_to_lab
 from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE
 from chromagen.errors import ChromagenError
-from chromagen.io import LoadedImage
+from chromagen.media.image import LoadedImage
 from chromagen.models.registry import predict_ab
 from chromagen.models.weights import bundled_names, bundled_path, load_generator
 

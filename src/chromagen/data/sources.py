@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chromagen.errors import ChromagenError
-from chromagen.io import is_image_file
+from chromagen.media.image import is_image_file
 
 
 @dataclass(frozen=True)

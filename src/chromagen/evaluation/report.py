@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw, ImageFont
 from rich.table import Table
 from torch import Tensor
 
-from chromagen.io import save_image, to_uint8
+from chromagen.media.image import save_image, to_uint8
 
 COLUMNS = ("n", "skipped", "psnr", "ssim", "lpips", "fid", "colorfulness", "colorfulness_gt", "mse_ab", "auc",
            "auc_rebalanced")

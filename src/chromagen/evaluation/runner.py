@@ -32,7 +32,7 @@ from chromagen.evaluation.metrics import (
     quantize8,
     ssim,
 )
-from chromagen.io import is_image_file, load_image, to_uint8
+from chromagen.media.image import is_image_file, load_image, to_uint8
 
 GRAY_MODEL = "gray"
 FID_MIN_IMAGES = 50
