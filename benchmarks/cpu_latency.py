@@ -66,7 +66,7 @@ def main() -> None:
         call = timed(lambda: colorizer.colorize(image), args.repeats)
         h, w = working_shape(768, 1024, args.size)
         l_small = torch.zeros(1, 1, h, w)
-        network = timed(lambda: colorizer.predict_ab(l_small), args.repeats)
+        network = timed(lambda: colorizer.network_ab(l_small), args.repeats)
 
     macs = gmacs(colorizer.model, 256)
     params = sum(p.numel() for p in colorizer.model.parameters()) / 1e6

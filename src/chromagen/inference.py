@@ -91,7 +91,7 @@ class Colorizer:
         return cls(generator, resolve_device(device), size, name=model, chroma=gain)
 
     @torch.inference_mode()
-    def predict_ab(self, l_norm: Tensor) -> Tensor:
+    def network_ab(self, l_norm: Tensor) -> Tensor:
         """Normalized L batch -> normalized ab batch (classification models decode their logits)."""
         return predict_ab(self.model, l_norm.to(self.device)).float()
 
@@ -101,9 +101,34 @@ class Colorizer:
         h, w = lightness.shape[-2:]
         small = F.interpolate(normalize_l(lightness), size=working_shape(h, w, self.size), mode="bilinear",
                               antialias=True, align_corners=False)
-        ab = denormalize_ab(self.predict_ab(small)).to(lightness.device) * self.chroma
+        ab = denormalize_ab(self.network_ab(small)).to(lightness.device) * self.chroma
         ab = F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)
         return torch.cat([lightness, ab], dim=1)
+
+    @torch.inference_mode()
+    def predict_ab(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """First half of ``colorize``: (N, 2, h, w) ab in Lab units at the working size of the first image.
+
+        Callers that filter ab between images (video) do so here, then call ``recombine`` per image.
+        """
+        lightness = _lightness(np.stack([_as_float(im) for im in images]))
+        h, w = lightness.shape[-2:]
+        small = F.interpolate(normalize_l(lightness), size=working_shape(h, w, self.size), mode="bilinear",
+                              antialias=True, align_corners=False)
+        return (denormalize_ab(self.network_ab(small)) * self.chroma).cpu().numpy()
+
+    @torch.inference_mode()
+    def recombine(self, image: np.ndarray, ab: np.ndarray) -> np.ndarray:
+        """Second half: the image's full-resolution L plus upsampled ``ab`` (2, h, w) -> RGB of its dtype."""
+        lightness = _lightness(_as_float(image)[None])
+        ab_full = F.interpolate(torch.from_numpy(ab)[None].float(), size=lightness.shape[-2:], mode="bilinear",
+                                align_corners=False)
+        rgb = lab_to_rgb(torch.cat([lightness, ab_full], dim=1))[0].permute(1, 2, 0).numpy()
+        if image.dtype == np.uint8:
+            return np.round(rgb * 255.0).astype(np.uint8)
+        if image.dtype == np.uint16:
+            return np.round(rgb * 65535.0).astype(np.uint16)
+        return rgb
 
     def colorize(self, image: LoadedImage | np.ndarray) -> np.ndarray:
         """One image (float RGB H x W x 3 in [0, 1]; color input is reduced to its lightness)."""
@@ -122,3 +147,17 @@ class Colorizer:
             for i, out in zip(indices, rgb.permute(0, 2, 3, 1).numpy()):
                 results[i] = out
         return [r for r in results if r is not None]
+
+
+def _as_float(image: np.ndarray) -> np.ndarray:
+    """uint8 / uint16 / float RGB -> float32 in [0, 1]."""
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) / 255.0
+    if image.dtype == np.uint16:
+        return image.astype(np.float32) / 65535.0
+    return image.astype(np.float32, copy=False)
+
+
+def _lightness(rgb: np.ndarray) -> Tensor:
+    """N x H x W x 3 float RGB -> (N, 1, H, W) CIELAB L."""
+    return rgb_to_lab(torch.from_numpy(np.ascontiguousarray(rgb)).permute(0, 3, 1, 2))[:, :1]

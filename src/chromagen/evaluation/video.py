@@ -1,0 +1,100 @@
+"""Score video colorization on a color clip: per-frame fidelity and temporal stability (flicker).
+
+Each frame's lightness goes through the video pipeline (``sequence.colorize_frames``) twice: stabilized,
+and with stabilization off, which is exactly what colorizing the frames one by one as images gives.
+Flicker (mean |delta ab| between consecutive frames of a shot) is reported for both and for the ground
+truth, whose own motion sets the floor; the ratio to the truth's is the number to watch.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from chromagen import __version__
+from chromagen.color import rgb_to_lab
+from chromagen.evaluation.metrics import colorfulness, psnr
+from chromagen.media import video as vio
+from chromagen.temporal import DEFAULT_STRENGTH, FlickerMeter, Stabilizer, to_gray
+
+
+@dataclass
+class Track:
+    """Running per-frame scores of one rendering of the clip (stabilized, image mode, or the truth)."""
+
+    flicker: FlickerMeter = field(default_factory=FlickerMeter)
+    psnr: list[float] = field(default_factory=list)
+    colorfulness: list[float] = field(default_factory=list)
+
+    def add(self, rgb: torch.Tensor, truth: torch.Tensor, new_shot: list[bool]) -> None:
+        """A batch (N, 3, H, W) in [0, 1] with its ground truth and shot-start flags."""
+        self.psnr += psnr(rgb, truth).tolist()
+        self.colorfulness += colorfulness(rgb).tolist()
+        for ab, cut in zip(rgb_to_lab(rgb)[:, 1:].numpy(), new_shot):
+            self.flicker.add(ab, new_shot=cut)
+
+
+def _tensor(frames: np.ndarray) -> torch.Tensor:
+    scale = 255.0 if frames.dtype == np.uint8 else 65535.0
+    return torch.from_numpy(frames).permute(0, 3, 1, 2).float() / scale
+
+
+def _recombine(colorizer: Any, frames: np.ndarray, ab: np.ndarray) -> torch.Tensor:
+    return _tensor(np.stack([colorizer.recombine(f, a) for f, a in zip(frames, ab)]))
+
+
+def evaluate_video(path: Path, colorizer: Any, stabilize: float = DEFAULT_STRENGTH, limit: int | None = None,
+                   batch: int = 8) -> dict[str, Any]:
+    """Stabilized vs image-mode colorization of one clip, scored against its own colors."""
+    info = vio.probe_video(path)
+    stabilized, image_mode, truth = Track(), Track(), Track()
+    smoother = Stabilizer(stabilize)
+    frames = shots = 0
+    for chunk in vio.read_batches(path, info, batch):
+        pixels = chunk.pixels[: None if limit is None else max(0, limit - frames)]
+        if not len(pixels):
+            break
+        target = _tensor(pixels)
+        ab = colorizer.predict_ab(list(pixels))
+        h, w = ab.shape[-2:]
+        smoothed, cuts = [], []
+        for a, f in zip(ab, pixels):
+            smoothed.append(smoother.step(a, to_gray(f, h, w)))
+            cuts.append(smoother.new_shot)
+        image_mode.add(_recombine(colorizer, pixels, ab), target, cuts)
+        stabilized.add(_recombine(colorizer, pixels, np.stack(smoothed)), target, cuts)
+        truth.add(target, target, cuts)
+        frames, shots = frames + len(pixels), shots + sum(cuts)
+    gt_flicker = truth.flicker.value
+    rows = {}
+    for name, track in (("stabilized", stabilized), ("image mode", image_mode)):
+        rows[name] = {"frames": frames, "psnr": float(np.mean(track.psnr)), "flicker": track.flicker.value,
+                      "flicker_gt": gt_flicker,
+                      "flicker_ratio": track.flicker.value / gt_flicker if gt_flicker else None,
+                      "colorfulness": float(np.mean(track.colorfulness)),
+                      "colorfulness_gt": float(np.mean(truth.colorfulness))}
+    return {"chromagen": __version__, "date": datetime.date.today().isoformat(),
+            "video": {"path": str(path), "width": info.width, "height": info.height, "frames": frames,
+                      "shots": shots, "model": colorizer.name, "working_size": colorizer.size,
+                      "chroma": colorizer.chroma, "stabilize": stabilize},
+            "models": rows, "per_frame_psnr": {"stabilized": stabilized.psnr, "image mode": image_mode.psnr}}
+
+
+def video_table(result: dict[str, Any]) -> Any:
+    """A rich table: one row per rendering, fidelity and flicker side by side."""
+    from rich.table import Table
+
+    video = result["video"]
+    table = Table(title=f"{video['path']}: {video['frames']} frames, {video['shots']} shots, "
+                        f"model {video['model']}, stabilize {video['stabilize']:g}")
+    columns = ("frames", "psnr", "flicker", "flicker_gt", "flicker_ratio", "colorfulness", "colorfulness_gt")
+    table.add_column("rendering")
+    for column in columns:
+        table.add_column(column, justify="right")
+    for name, row in result["models"].items():
+        table.add_row(name, *(str(row[c]) if isinstance(row[c], int) else
+                              ("n/a" if row[c] is None else f"{row[c]:.4g}") for c in columns))
+    return table
