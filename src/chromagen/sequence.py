@@ -18,6 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from chromagen.errors import ChromagenError
+from chromagen.media import animation as anio
 from chromagen.media import video as vio
 from chromagen.temporal import DEFAULT_STRENGTH, Stabilizer, StabilizerState, to_gray
 
@@ -103,9 +104,12 @@ class Checkpoints:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _state_arrays(stabilizer: Stabilizer, last_pts: int, frames_done: int, finished: bool) -> dict[str, np.ndarray]:
+def _state_arrays(stabilizer: Stabilizer, pts: list[int], durations: list[int], frames_done: int,
+                  finished: bool) -> dict[str, np.ndarray]:
+    """A finished segment's frame timing plus what the next segment needs to continue seamlessly."""
     state = stabilizer.state
-    arrays = {"last_pts": np.array(last_pts), "frames_done": np.array(frames_done), "finished": np.array(finished)}
+    arrays = {"pts": np.array(pts, np.int64), "durations": np.array(durations, np.int64),
+              "frames_done": np.array(frames_done), "finished": np.array(finished)}
     if state is not None:
         arrays |= {"gray": state.gray, "ab": state.ab}
     return arrays
@@ -130,8 +134,12 @@ def colorize_video(src: Path, dst: Path, colorizer: ColorizerLike, *, options: V
     dst.parent.mkdir(parents=True, exist_ok=True)
     checkpoints = Checkpoints(dst, _job_key(src, colorizer, options))
     try:
-        segments = _colorize_segments(src, info, colorizer, options, checkpoints, progress)
-        vio.assemble(src, segments, dst, info)
+        _colorize_segments(src, info, colorizer, options, checkpoints, progress)
+        done = checkpoints.done()
+        if not done:
+            raise ChromagenError(f"{src}: the video stream has no frames")
+        durations = {int(p): int(d) for _, state in done for p, d in zip(state["pts"], state["durations"])}
+        vio.assemble(src, [seg for seg, _ in done], durations, dst, info)
     except ChromagenError:
         checkpoints.remove()
         raise
@@ -140,44 +148,41 @@ def colorize_video(src: Path, dst: Path, colorizer: ColorizerLike, *, options: V
 
 
 def _colorize_segments(src: Path, info: vio.VideoInfo, colorizer: ColorizerLike, options: VideoOptions,
-                       checkpoints: Checkpoints, progress: ProgressFn | None) -> list[Path]:
-    """Encode every not-yet-finished segment; returns all segment files in order."""
+                       checkpoints: Checkpoints, progress: ProgressFn | None) -> None:
+    """Encode every segment not finished by an earlier run."""
     stabilizer = Stabilizer(options.stabilize)
     done = checkpoints.done()
-    segments = [seg for seg, _ in done]
     last = done[-1][1] if done else None
     if last is not None and bool(last["finished"]):
-        return segments
+        return
     frames_done = int(last["frames_done"]) if last is not None else 0
-    start = int(last["last_pts"]) + 1 if last is not None else None
+    start = int(last["pts"][-1]) + 1 if last is not None else None
     if last is not None:
         _restore(stabilizer, last)
     if progress:
         progress(frames_done, info.frames)
+    index = len(done)
     writer: vio.SegmentWriter | None = None
-    in_segment, last_pts = 0, -1
+    pts: list[int] = []
+    durations: list[int] = []
     try:
-        for batch in _lookahead(vio.read_batches(src, info, options.batch, start)):
-            chunk, is_last = batch
+        for chunk, is_last in _lookahead(vio.read_batches(src, info, options.batch, start)):
             if writer is None:
-                writer = vio.SegmentWriter(checkpoints.segment(len(segments)), info, options.codec, options.crf)
+                writer = vio.SegmentWriter(checkpoints.segment(index), info, options.codec, options.crf)
             writer.write(colorize_frames(colorizer, chunk.pixels, stabilizer), chunk.pts, chunk.durations)
-            in_segment += len(chunk.pts)
+            pts += chunk.pts
+            durations += chunk.durations
             frames_done += len(chunk.pts)
-            last_pts = chunk.pts[-1]
-            if in_segment >= options.segment_frames or is_last:
-                segments.append(writer.close())
-                writer, in_segment = None, 0
-                checkpoints.finish(len(segments) - 1, _state_arrays(stabilizer, last_pts, frames_done, is_last))
+            if len(pts) >= options.segment_frames or is_last:
+                writer.close()
+                checkpoints.finish(index, _state_arrays(stabilizer, pts, durations, frames_done, is_last))
+                writer, pts, durations, index = None, [], [], index + 1
             if progress:
                 progress(frames_done, info.frames)
     except BaseException:
         if writer is not None:
             writer.abort()
         raise
-    if not segments:
-        raise ChromagenError(f"{src}: the video stream has no frames")
-    return segments
 
 
 def _lookahead(batches: Iterator[vio.FrameBatch]) -> Iterator[tuple[vio.FrameBatch, bool]]:
@@ -188,3 +193,22 @@ def _lookahead(batches: Iterator[vio.FrameBatch]) -> Iterator[tuple[vio.FrameBat
         previous = batch
     if previous is not None:
         yield previous, True
+
+
+def colorize_animation(src: Path, dst: Path, colorizer: ColorizerLike, *, palette: str = "shared",
+                       dither: bool = True, stabilize: float = DEFAULT_STRENGTH,
+                       progress: ProgressFn | None = None) -> Path:
+    """Colorize every frame of an animated GIF/APNG/WebP into ``dst`` (format from its extension).
+
+    Durations, loop count and transparency are kept; frames are stabilized like a video's.
+    """
+    src, dst = Path(src), Path(dst)
+    anim = anio.load_animation(src)
+    anio.format_for(dst)  # a bad --format fails before any work
+    stabilizer = Stabilizer(stabilize)
+    colored: list[np.ndarray] = []
+    for start in range(0, len(anim.frames), BATCH):
+        colored += list(colorize_frames(colorizer, np.stack(anim.frames[start:start + BATCH]), stabilizer))
+        if progress:
+            progress(len(colored), len(anim.frames))
+    return anio.save_animation(anim, colored, dst, palette=palette, dither=dither)

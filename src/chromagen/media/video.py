@@ -53,6 +53,7 @@ def _av() -> Any:
 class VideoInfo:
     """What must survive colorization: geometry, timing, rotation, depth and color tags."""
 
+    path: Path
     width: int
     height: int
     time_base: Fraction
@@ -91,16 +92,16 @@ def _video_stream(container: Any, path: Path) -> Any:
         kinds = sorted({s.type for s in container.streams}) or ["no streams"]
         raise ChromagenError(f"{path}: no video stream (contains {', '.join(kinds)})")
     stream = container.streams.video[0]
-    if stream.codec_context.codec is None or not stream.codec_context.codec.is_decoder:
-        raise ChromagenError(f"{path}: unsupported video codec {stream.codec_context.name!r}")
+    if stream.codec_context is None or not stream.codec_context.codec.is_decoder:
+        raise ChromagenError(f"{path}: unsupported video codec (no decoder for it in this FFmpeg build)")
     if stream.codec_context.width <= 0 or stream.codec_context.height <= 0:
         raise ChromagenError(f"{path}: video stream has no frame size (truncated or corrupt)")
     return stream
 
 
-def _info(stream: Any, rotation: int) -> VideoInfo:
+def _info(path: Path, stream: Any, rotation: int) -> VideoInfo:
     cc = stream.codec_context
-    return VideoInfo(width=cc.width, height=cc.height, time_base=stream.time_base, rate=stream.average_rate,
+    return VideoInfo(path=path, width=cc.width, height=cc.height, time_base=stream.time_base, rate=stream.average_rate,
                      frames=stream.frames, rotation=rotation, bit_depth=_bit_depth(stream),
                      colorspace=cc.colorspace, color_range=cc.color_range, color_primaries=cc.color_primaries,
                      color_trc=cc.color_trc)
@@ -119,7 +120,7 @@ def probe_video(path: Path) -> VideoInfo:
     with _open_input(path) as container:
         stream = _video_stream(container, path)
         try:
-            return _info(stream, int(round(_first_frame(container, stream, path).rotation)) % 360)
+            return _info(path, stream, int(round(_first_frame(container, stream, path).rotation)) % 360)
         except av.error.FFmpegError as exc:
             raise ChromagenError(f"{path}: cannot decode video ({exc.strerror or exc})") from None
 
@@ -178,15 +179,14 @@ def encoder_pix_fmt(codec: str, info: VideoInfo) -> str:
     av = _av()
     try:
         formats = [f.name for f in av.codec.Codec(codec, "w").video_formats or []]
-    except av.error.FFmpegError:
-        raise ChromagenError(f"unknown video codec {codec!r}; try libx264, libx265 or libvpx-vp9") from None
-    except ValueError:
-        raise ChromagenError(f"{codec!r} is not a video encoder; try libx264, libx265 or libvpx-vp9") from None
+    except (av.error.FFmpegError, ValueError):
+        raise ChromagenError(f"--codec {codec!r} is not a video encoder of this FFmpeg build; try libx264, "
+                             "libx265 or libvpx-vp9") from None
     wanted = "yuv420p" if info.bit_depth <= 8 else "yuv420p10le"
     if wanted not in formats:
         raise ChromagenError(f"codec {codec!r} cannot write {wanted} video")
     if info.width % 2 or info.height % 2:
-        raise ChromagenError(f"odd frame size {info.width}x{info.height}: {wanted} video needs an even width "
+        raise ChromagenError(f"{info.path}: odd frame size {info.width}x{info.height}: {wanted} video needs an even width "
                              "and height; crop or pad the video by one pixel first")
     return wanted
 
@@ -258,8 +258,12 @@ def _timed(packets: Iterator[Any], origin: int) -> Iterator[tuple[float, int, An
         yield float(packet.dts * packet.time_base), origin, packet
 
 
-def assemble(src: Path, segments: list[Path], dst: Path, info: VideoInfo) -> Path:
-    """Mux the segments' video packets and the source's audio/subtitle packets into ``dst`` atomically."""
+def assemble(src: Path, segments: list[Path], durations: dict[int, int], dst: Path, info: VideoInfo) -> Path:
+    """Mux the segments' video packets and the source's audio/subtitle packets into ``dst`` atomically.
+
+    ``durations`` (source frame pts -> duration, source time base) are put back on the video packets: the
+    encoder does not carry them through frame reordering, and the last one sets the video's duration.
+    """
     av = _av()
     with _atomic_path(dst) as tmp, _open_input(src) as source, av.open(str(tmp), "w") as out:
         first = av.open(str(segments[0]))
@@ -277,9 +281,20 @@ def assemble(src: Path, segments: list[Path], dst: Path, info: VideoInfo) -> Pat
         source_packets = _timed(source.demux(*copied), 1) if copied else iter(())
         for _, origin, packet in merge(_timed(_segment_packets(segments), 0), source_packets,
                                        key=lambda item: (item[0], item[1])):
-            packet.stream = video if origin == 0 else targets[packet.stream.index]
+            if origin == 0:
+                _restore_duration(packet, durations, info.time_base)
+                packet.stream = video
+            else:
+                packet.stream = targets[packet.stream.index]
             out.mux(packet)
     return dst
+
+
+def _restore_duration(packet: Any, durations: dict[int, int], time_base: Fraction) -> None:
+    """Set a video packet's duration to its source frame's (both in the packet's own time base)."""
+    pts = round(packet.pts * packet.time_base / time_base) if packet.pts is not None else None
+    if pts in durations:
+        packet.duration = round(durations[pts] * time_base / packet.time_base)
 
 
 def _segment_packets(segments: list[Path]) -> Iterator[Any]:
