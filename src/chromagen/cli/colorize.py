@@ -7,10 +7,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from chromagen.cli.app import USAGE_ERROR, ChromaOption, _fail, _progress, app, err, out
+from chromagen.cli.sequences import (CodecOption, CrfOption, DitherOption, FormatOption, PaletteOption,
+                                     SequenceOptions, StabilizeOption)
+from chromagen.media.video import DEFAULT_CODEC, DEFAULT_CRF
+from chromagen.temporal import DEFAULT_STRENGTH
 from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE
 from chromagen.errors import ChromagenError
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from chromagen.inference import Colorizer
 
 
@@ -32,14 +38,15 @@ class Summary:
 
 
 def collect_jobs(inputs: list[Path]) -> tuple[list[Job], list[str]]:
-    """Expand files and folders (recursively, image extensions only); missing paths become failures."""
+    """Expand files and folders (recursively, image and video extensions); missing paths become failures."""
     from chromagen.media.image import is_image_file
+    from chromagen.media.video import is_video_file
 
     jobs: list[Job] = []
     missing: list[str] = []
     for path in inputs:
         if path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file() and is_image_file(p)):
+            for child in sorted(p for p in path.rglob("*") if p.is_file() and (is_image_file(p) or is_video_file(p))):
                 jobs.append(Job(child, child.relative_to(path)))
         elif path.is_file():
             jobs.append(Job(path, Path(path.name)))
@@ -48,9 +55,21 @@ def collect_jobs(inputs: list[Path]) -> tuple[list[Job], list[str]]:
     return jobs, missing
 
 
-def _colorize_one(colorizer: "Colorizer", job: Job, output: Path, overwrite: bool, claimed: set[Path]) -> bool:
+def _colorize_one(colorizer: "Colorizer", job: Job, output: Path, overwrite: bool, claimed: set[Path],
+                  sequence: SequenceOptions, progress: "Progress") -> bool:
     """Colorize and save one file; returns False when skipped because the output already exists."""
+    from chromagen.cli.sequences import colorize_sequence, kind_of, output_for
     from chromagen.media.image import load_image, output_path_for, save_image
+
+    if kind := kind_of(job.src):  # a video or an animation
+        target = output_for(kind, output / job.rel, sequence)
+        if target in claimed:
+            raise ChromagenError(f"{job.src}: another input already writes {target}; rename one of them")
+        claimed.add(target)
+        if target.exists() and not overwrite:
+            return False
+        colorize_sequence(colorizer, kind, job.src, output / job.rel, sequence, progress)
+        return True
 
     image = load_image(job.src)
     target = output_path_for(output / job.rel, output / job.rel.parent, image.alpha is not None)
@@ -73,10 +92,19 @@ def colorize(
     = DEFAULT_SIZE,
     chroma: ChromaOption = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    crf: CrfOption = DEFAULT_CRF,
+    codec: CodecOption = DEFAULT_CODEC,
+    stabilize: StabilizeOption = DEFAULT_STRENGTH,
+    fmt: FormatOption = None,
+    palette: PaletteOption = "shared",
+    dither: DitherOption = True,
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
     debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
 ) -> None:
-    """Colorize photos. Color inputs are first reduced to their lightness (CIELAB L), then recolored.
+    """Colorize photos, videos (mp4, mov, mkv, avi, webm, m4v) and animations (GIF, APNG, WebP).
+
+    Color inputs are first reduced to their lightness (CIELAB L), then recolored. Videos keep their frames,
+    timestamps, rotation and sound; an interrupted video resumes where it stopped when run again.
 
     Outputs keep each input's exact width, height and file format (PNG when an alpha channel must be kept); existing files are skipped unless --overwrite.
 
@@ -94,11 +122,12 @@ def colorize(
     for line in missing:
         _fail(debug, line)
     claimed: set[Path] = set()
-    with _progress(disable=len(jobs) <= 1) as progress:
+    sequence = SequenceOptions(crf=crf, codec=codec, stabilize=stabilize, format=fmt, palette=palette, dither=dither)
+    with _progress() as progress:
         task = progress.add_task("colorizing", total=len(jobs))
         for job in jobs:
             try:
-                if _colorize_one(colorizer, job, output, overwrite, claimed):
+                if _colorize_one(colorizer, job, output, overwrite, claimed, sequence, progress):
                     summary.ok += 1
                 else:
                     summary.skipped += 1

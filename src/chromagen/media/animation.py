@@ -5,8 +5,6 @@ go back whole. GIF output needs a palette: one adaptive palette shared by all fr
 frames, the default) or one per frame (more colors per frame), dithered or not.
 """
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from chromagen.errors import ChromagenError
+from chromagen.media.video import atomic_path
 
 # Pillow format -> the extension its animations are written with
 FORMATS = {"GIF": ".gif", "PNG": ".png", "WEBP": ".webp"}
@@ -137,12 +136,7 @@ def save_animation(anim: Animation, frames: list[np.ndarray], target: Path, pale
     elif fmt != "GIF":
         options["loop"] = 1  # APNG and WebP count plays: 1 = once, as the source played
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
-    os.close(fd)
-    try:
+    with atomic_path(target) as tmp:
         images[0].save(tmp, format=fmt, save_all=True, append_images=images[1:], duration=anim.durations,
                        **options)
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
     return target

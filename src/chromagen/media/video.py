@@ -192,12 +192,15 @@ def encoder_pix_fmt(codec: str, info: VideoInfo) -> str:
 
 
 @contextmanager
-def _atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path beside ``target``, renamed onto it only if the block completes."""
+def atomic_path(target: Path) -> Iterator[Path]:
+    """A temporary path beside ``target``, renamed onto it (with the usual permissions) if the block completes."""
     fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
     os.close(fd)
     try:
         yield Path(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files
         os.replace(tmp, target)
     finally:
         Path(tmp).unlink(missing_ok=True)
@@ -209,9 +212,8 @@ class SegmentWriter:
     def __init__(self, path: Path, info: VideoInfo, codec: str = DEFAULT_CODEC, crf: int = DEFAULT_CRF) -> None:
         av = _av()
         self.path, self.info = path, info
-        self._scope = _atomic_path(path)
-        tmp = self._scope.__enter__()
-        self._out = av.open(str(tmp), "w", format=SEGMENT_FORMAT)
+        self._tmp = path.with_name(f".{path.name}.tmp")
+        self._out = av.open(str(self._tmp), "w", format=SEGMENT_FORMAT)
         options = {"crf": str(crf)} if codec in ("libx264", "libx265", "libvpx-vp9", "libsvtav1") else {}
         self._stream = self._out.add_stream(codec, rate=info.rate, options=options)
         cc = self._stream.codec_context
@@ -236,13 +238,13 @@ class SegmentWriter:
         """Flush the encoder and move the finished segment into place."""
         self._out.mux(self._stream.encode())
         self._out.close()
-        self._scope.__exit__(None, None, None)
+        os.replace(self._tmp, self.path)
         return self.path
 
     def abort(self) -> None:
         """Drop the unfinished segment (interrupted or failed)."""
         self._out.close()
-        self._scope.__exit__(RuntimeError, None, None)  # the temporary file is removed, nothing renamed
+        self._tmp.unlink(missing_ok=True)
 
 
 def _copied_streams(container: Any) -> list[Any]:
@@ -265,7 +267,7 @@ def assemble(src: Path, segments: list[Path], durations: dict[int, int], dst: Pa
     encoder does not carry them through frame reordering, and the last one sets the video's duration.
     """
     av = _av()
-    with _atomic_path(dst) as tmp, _open_input(src) as source, av.open(str(tmp), "w") as out:
+    with atomic_path(dst) as tmp, _open_input(src) as source, av.open(str(tmp), "w") as out:
         first = av.open(str(segments[0]))
         video = out.add_stream_from_template(first.streams.video[0])
         video.time_base = info.time_base
