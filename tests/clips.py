@@ -40,6 +40,7 @@ class ClipSpec:
     pix_fmt: str = "yuv420p"
     rotation: int = 0
     frame_pts: list[int] | None = None  # explicit pts in 1/fps/10 units (variable frame rate); None = constant
+    gray: bool = False  # black-and-white film: frames reduced to their luma
     options: dict[str, str] = field(default_factory=lambda: {"crf": "18", "preset": "veryfast"})
 
 
@@ -63,8 +64,8 @@ def render_frames(spec: ClipSpec):
             h = ph * (1.0 - 0.6 * zoom) * min(1.0, pw / aspect / ph)
             w = h * aspect
             left, top = x * (pw - w), y * (ph - h)
-            yield np.asarray(im.resize((spec.width, spec.height), Image.Resampling.BILINEAR,
-                                       box=(left, top, left + w, top + h)))
+            view = im.resize((spec.width, spec.height), Image.Resampling.BILINEAR, box=(left, top, left + w, top + h))
+            yield np.asarray(view.convert("L").convert("RGB") if spec.gray else view)
 
 
 def frame_count(spec: ClipSpec) -> int:
@@ -107,3 +108,9 @@ def write_clip(path: Path, spec: ClipSpec | None = None) -> Path:
             cue.stream, cue.time_base, cue.pts, cue.dts, cue.duration = subs, Fraction(1, 1000), 0, 0, 1000
             out.mux(cue)
     return path
+
+
+if __name__ == "__main__":  # python -m tests.clips OUT.mp4 [--gray]: the acceptance clip, for the docs' commands
+    import sys
+
+    write_clip(Path(sys.argv[1]), ClipSpec(gray="--gray" in sys.argv))

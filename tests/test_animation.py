@@ -10,8 +10,6 @@ from chromagen.errors import ChromagenError
 from chromagen.media.animation import is_animation, load_animation
 from tests.clips import ClipSpec, Shot, render_frames
 
-pytest.importorskip("cv2")
-
 SPEC = ClipSpec(width=64, height=40, shots=(Shot("astronaut", 4, (0.0, 0.5, 0.4), (1.0, 0.5, 0.4)),
                                             Shot("coffee", 3, (0.5, 0.5, 0.0), (0.5, 0.4, 0.6))))
 DURATIONS = [40, 50, 60, 70, 80, 90, 100]

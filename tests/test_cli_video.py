@@ -2,15 +2,13 @@
 
 from pathlib import Path
 
+import av
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
 from chromagen.cli import app
 from tests.clips import ClipSpec, Shot, render_frames, write_clip
-
-av = pytest.importorskip("av")
-pytest.importorskip("cv2")
 
 runner = CliRunner()
 SPEC = ClipSpec(width=96, height=64, shots=(Shot("astronaut", 5, (0.0, 0.5, 0.4), (1.0, 0.5, 0.4)),

@@ -3,10 +3,8 @@
 import numpy as np
 import pytest
 
-pytest.importorskip("cv2")
-
-from chromagen.errors import ChromagenError  # noqa: E402
-from chromagen.temporal import Stabilizer, flicker  # noqa: E402
+from chromagen.errors import ChromagenError
+from chromagen.temporal import Stabilizer, flicker
 
 
 def texture(seed: int, height: int = 72, width: int = 160) -> np.ndarray:

@@ -3,14 +3,12 @@
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
 from chromagen.errors import ChromagenError
 from tests.clips import ClipSpec, Shot, frame_count, write_clip
-
-av = pytest.importorskip("av")
-pytest.importorskip("cv2")
 
 SMALL = ClipSpec(width=160, height=96, shots=(Shot("astronaut", 6, (0.0, 0.5, 0.4), (1.0, 0.5, 0.4)),
                                               Shot("coffee", 5, (0.5, 0.5, 0.0), (0.5, 0.4, 0.6))))

@@ -25,7 +25,8 @@ from chromagen.temporal import DEFAULT_STRENGTH, Stabilizer, StabilizerState, to
 # (frames done, total frames or 0 when the container does not say)
 ProgressFn = Callable[[int, int], None]
 BATCH = 8
-SEGMENT_FRAMES = 30 * BATCH  # about 10 s at 24 fps of work lost at most on an interruption
+BATCH_PIXELS = BATCH * 640 * 360  # larger frames go in smaller batches: memory bounded whatever the size
+SEGMENT_FRAMES = 240  # about 10 s at 24 fps of work lost at most on an interruption
 
 
 class ColorizerLike(Protocol):
@@ -49,6 +50,11 @@ class VideoOptions:
     stabilize: float = DEFAULT_STRENGTH
     batch: int = BATCH
     segment_frames: int = SEGMENT_FRAMES
+
+
+def batch_size(options: "VideoOptions", info: vio.VideoInfo) -> int:
+    """Frames per batch: ``options.batch``, fewer for frames larger than 640x360 (at least one)."""
+    return max(1, min(options.batch, BATCH_PIXELS // (info.width * info.height)))
 
 
 def colorize_frames(colorizer: ColorizerLike, frames: np.ndarray, stabilizer: Stabilizer) -> np.ndarray:
@@ -166,7 +172,7 @@ def _colorize_segments(src: Path, info: vio.VideoInfo, colorizer: ColorizerLike,
     pts: list[int] = []
     durations: list[int] = []
     try:
-        for chunk, is_last in _lookahead(vio.read_batches(src, info, options.batch, start)):
+        for chunk, is_last in _lookahead(vio.read_batches(src, info, batch_size(options, info), start)):
             if writer is None:
                 writer = vio.SegmentWriter(checkpoints.segment(index), info, options.codec, options.crf)
             writer.write(colorize_frames(colorizer, chunk.pixels, stabilizer), chunk.pts, chunk.durations)

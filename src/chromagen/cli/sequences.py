@@ -80,11 +80,24 @@ def colorize_sequence(colorizer: "Colorizer", kind: str, src: Path, target: Path
 
     report = frames_task(progress, src.name)
     if kind == VIDEO:
-        return colorize_video(src, video.output_path_for(target), colorizer, progress=report,
-                              options=VideoOptions(codec=options.codec, crf=options.crf, stabilize=options.stabilize))
+        try:
+            return colorize_video(src, video.output_path_for(target), colorizer, progress=report,
+                                  options=VideoOptions(codec=options.codec, crf=options.crf,
+                                                       stabilize=options.stabilize))
+        except (KeyboardInterrupt, SystemExit):
+            say_interrupted(src)
+            raise
     return colorize_animation(src, animation.output_path_for(target, options.format), colorizer,
                               palette=options.palette, dither=options.dither, stabilize=options.stabilize,
                               progress=report)
+
+
+def say_interrupted(src: Path) -> None:
+    """Ctrl-C or SIGTERM during a film: finished segments are kept; the same command resumes after them."""
+    from chromagen.cli.app import err
+
+    err.print(f"interrupted: {src}: finished segments kept; run the same command again to resume", markup=False,
+              highlight=False)
 
 
 def output_for(kind: str, target: Path, options: SequenceOptions) -> Path:
