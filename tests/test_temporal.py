@@ -79,3 +79,16 @@ def test_flicker_is_mean_ab_change_within_shots() -> None:
 def test_strength_out_of_range_is_refused() -> None:
     with pytest.raises(ChromagenError, match="--stabilize"):
         Stabilizer(1.0)
+
+
+def test_motion_compensated_flicker_ignores_camera_motion() -> None:
+    """Colors stuck to a panning texture: plain flicker sees the motion, the compensated one does not."""
+    from chromagen.temporal import FlickerMeter
+
+    grays = pan(0, 6)
+    ab = np.stack([np.stack([g, 255 - g]).astype(np.float32) / 4 for g in grays])  # color follows the texture
+    plain, compensated = FlickerMeter(), FlickerMeter()
+    for a, g in zip(ab, grays):
+        plain.add(a)
+        compensated.add(a, gray=g)
+    assert compensated.value < 0.25 * plain.value

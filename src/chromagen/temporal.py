@@ -113,20 +113,29 @@ class FlickerMeter:
     """Mean |delta ab| (Lab units) between consecutive frames, fed one frame at a time; cuts excluded.
 
     Compare a colorization's value with the ground truth's on the same clip: motion moves colors too,
-    so the truth's own value is the floor a stable colorization approaches, not zero.
+    so the truth's own value is the floor a stable colorization approaches, not zero. With ``gray``
+    frames given, the previous ab is first warped along the optical flow (motion-compensated flicker):
+    what is left is color that changed on the object itself.
     """
 
     def __init__(self) -> None:
         self._prev: np.ndarray | None = None
+        self._prev_gray: np.ndarray | None = None
+        self._flow: Flow | None = None
         self._total = 0.0
         self.pairs = 0
 
-    def add(self, ab: np.ndarray, new_shot: bool = False) -> None:
+    def add(self, ab: np.ndarray, new_shot: bool = False, gray: np.ndarray | None = None) -> None:
         """One frame's ab (2 x h x w); ``new_shot`` when a cut separates it from the previous frame."""
         if self._prev is not None and not new_shot:
-            self._total += float(np.abs(ab - self._prev).mean())
+            prev = self._prev
+            if gray is not None and self._prev_gray is not None:
+                self._flow = self._flow or Flow()
+                _, warped = self._flow.warp_from(self._prev_gray, gray, np.ascontiguousarray(prev.transpose(1, 2, 0)))
+                prev = warped.transpose(2, 0, 1)
+            self._total += float(np.abs(ab - prev).mean())
             self.pairs += 1
-        self._prev = ab
+        self._prev, self._prev_gray = ab, gray
 
     @property
     def value(self) -> float:
