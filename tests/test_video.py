@@ -204,3 +204,11 @@ def test_unknown_output_codec_is_refused(tmp_path: Path, colorizer) -> None:
     src = write_clip(tmp_path / "clip.mp4", SMALL)
     with pytest.raises(ChromagenError, match="--codec 'nope' is not a video encoder"):
         run(src, tmp_path / "out" / "clip.mp4", colorizer, codec="nope")
+
+
+def test_webm_output_goes_to_matroska() -> None:
+    """H.264 is not allowed in WebM; Matroska (its superset) keeps everything else."""
+    from chromagen.media.video import output_path_for
+
+    assert output_path_for(Path("out/film.webm")) == Path("out/film.mkv")
+    assert output_path_for(Path("out/film.MOV")) == Path("out/film.MOV")
