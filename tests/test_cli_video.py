@@ -69,3 +69,35 @@ def test_evaluate_video_reports_flicker(media: Path, tmp_path: Path, random_mode
     assert scores["video"]["frames"] == 9 and scores["video"]["shots"] == 2
     for row in scores["models"].values():
         assert row["flicker"] > 0 and row["flicker_gt"] > 0 and 5 < row["psnr"] < 60
+
+
+def test_sigterm_keeps_finished_segments_and_rerun_resumes(tmp_path: Path, random_model_file: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from chromagen.sequence import SEGMENT_FRAMES
+
+    frames = SEGMENT_FRAMES + 60
+    src = write_clip(tmp_path / "long.mp4", ClipSpec(width=96, height=64, shots=(
+        Shot("astronaut", frames, (0.0, 0.5, 0.4), (1.0, 0.5, 0.4)),)))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "chromagen", "colorize", str(src), "-o", str(out), "--model", str(random_model_file),
+           "--size", "32"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1"}  # tiny frames
+    job = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = out / ".long.mp4.parts" / "seg-00000.npz"
+    deadline = time.monotonic() + 120
+    while not first.exists() and job.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    job.send_signal(signal.SIGTERM)
+    job.communicate(timeout=60)
+    assert job.returncode != 0 and first.exists()
+    assert sorted(p.name for p in out.iterdir()) == [".long.mp4.parts"]  # no output, no temporary file
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["long.mp4"]
+    with av.open(str(out / "long.mp4")) as c:
+        assert c.streams.video[0].frames == frames
