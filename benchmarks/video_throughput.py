@@ -35,14 +35,11 @@ def clip_spec(width: int, height: int, frames: int, gray: bool = True):
 
 
 def measure(args: argparse.Namespace) -> dict:
-    """One job in this process: returns frames/s and peak RSS."""
-    import torch
-
+    """One job in this process (threads set by the parent through OMP_NUM_THREADS): frames/s and peak RSS."""
     from chromagen.inference import Colorizer
     from chromagen.sequence import VideoOptions, colorize_video
     from tests.clips import write_clip
 
-    torch.set_num_threads(args.threads)
     width, height = map(int, args.size.split("x"))
     with tempfile.TemporaryDirectory() as tmp:
         src = write_clip(Path(tmp) / "clip.mp4", clip_spec(width, height, args.one_length))
@@ -53,7 +50,7 @@ def measure(args: argparse.Namespace) -> dict:
     return {"size": args.size, "frames": args.one_length, "seconds": round(seconds, 2),
             "frames_per_s": round(args.one_length / seconds, 2),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "threads": args.threads, "model": args.model, "device": args.device, "stabilize": args.stabilize}
+            "threads": args.threads, "torch_imported": "torch" in sys.modules, "model": args.model, "device": args.device, "stabilize": args.stabilize}
 
 
 def main() -> None:
@@ -76,7 +73,9 @@ def main() -> None:
         for frames in args.frames:
             cmd = [sys.executable, __file__, "--size", size, "--one-length", str(frames), "--model", args.model,
                    "--device", args.device, "--threads", str(args.threads), "--stabilize", str(args.stabilize)]
-            row = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
+            env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+            row = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+                             .stdout.splitlines()[-1])
             print(f"{row['size']:>9}  {row['frames']:5d} frames  {row['frames_per_s']:6.2f} frames/s  "
                   f"peak RSS {row['peak_rss_mb']:7.1f} MB  ({row['seconds']} s, {row['threads']} threads)",
                   flush=True)
