@@ -90,14 +90,11 @@ class Checkpoints:
     def done(self) -> list[tuple[Path, dict[str, np.ndarray]]]:
         """Finished segments in order (a segment without its state file was interrupted: dropped)."""
         found = []
-        for index in range(1_000_000):
-            seg, state = self.segment(index), self.segment(index).with_suffix(".npz")
-            if not (seg.is_file() and state.is_file()):
-                seg.unlink(missing_ok=True)
-                return found
-            with np.load(state) as data:
+        while (seg := self.segment(len(found))).is_file() and seg.with_suffix(".npz").is_file():
+            with np.load(seg.with_suffix(".npz")) as data:
                 found.append((seg, dict(data)))
-        raise ChromagenError(f"{self.folder}: too many segments")
+        seg.unlink(missing_ok=True)
+        return found
 
     def finish(self, index: int, state: dict[str, np.ndarray]) -> None:
         """Record a segment as finished (its state file is written atomically after the segment itself)."""
@@ -131,8 +128,8 @@ def colorize_video(src: Path, dst: Path, colorizer: ColorizerLike, *, options: V
     """Colorize a video file into ``dst`` (created atomically), resuming an interrupted job for the same output.
 
     Keeps size, frame count, timestamps, duration and rotation; copies audio and subtitle packets as they are.
-    Any ChromagenError leaves neither ``dst`` nor checkpoints; an interruption (Ctrl-C, SIGTERM raised as
-    KeyboardInterrupt) keeps the finished segments for the next run.
+    Any ChromagenError leaves neither ``dst`` nor checkpoints; an interruption (Ctrl-C, or SIGTERM once the
+    CLI turns it into an exception) keeps the finished segments for the next run.
     """
     src, dst = Path(src), Path(dst)
     info = vio.probe_video(src)
