@@ -6,7 +6,8 @@ audio (pans and zooms over scikit-image's photos, cuts between them):
     nice -n 10 python benchmarks/video_throughput.py                     # 640x360 and 1280x720, 100 frames
     nice -n 10 python benchmarks/video_throughput.py --sizes 1280x720 --frames 50 200   # memory vs length
 
-Peak memory that does not grow with the number of frames is what lets a feature film go through.
+Peak memory that does not grow with the number of frames is what lets a feature film go through. CPU
+milliseconds per frame (user + system, all threads) say what a job costs when other work shares the cores.
 """
 
 import argparse
@@ -34,6 +35,12 @@ def clip_spec(width: int, height: int, frames: int, gray: bool = True):
         Shot("chelsea", frames - 2 * third, (1.0, 0.3, 0.3), (0.0, 0.6, 0.3))))
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process: on a shared machine, what the job itself cost."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(args: argparse.Namespace) -> dict:
     """One job in this process (threads set by the parent through OMP_NUM_THREADS): frames/s and peak RSS."""
     from chromagen.inference import Colorizer
@@ -44,11 +51,13 @@ def measure(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         src = write_clip(Path(tmp) / "clip.mp4", clip_spec(width, height, args.one_length))
         colorizer = Colorizer.from_pretrained(args.model, device=args.device)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), _cpu_seconds()
         colorize_video(src, Path(tmp) / "out.mp4", colorizer, options=VideoOptions(stabilize=args.stabilize))
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start
     return {"size": args.size, "frames": args.one_length, "seconds": round(seconds, 2),
             "frames_per_s": round(args.one_length / seconds, 2),
+            "cpu_ms_per_frame": round(1000 * cpu / args.one_length, 1),
+            "load_average": os.getloadavg()[0],
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "threads": args.threads, "torch_imported": "torch" in sys.modules, "model": args.model, "device": args.device, "stabilize": args.stabilize}
 
@@ -77,8 +86,8 @@ def main() -> None:
             row = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
                              .stdout.splitlines()[-1])
             print(f"{row['size']:>9}  {row['frames']:5d} frames  {row['frames_per_s']:6.2f} frames/s  "
-                  f"peak RSS {row['peak_rss_mb']:7.1f} MB  ({row['seconds']} s, {row['threads']} threads)",
-                  flush=True)
+                  f"{row['cpu_ms_per_frame']:6.1f} CPU-ms/frame  peak RSS {row['peak_rss_mb']:7.1f} MB  "
+                  f"({row['seconds']} s, {row['threads']} threads, load {row['load_average']:.1f})", flush=True)
             results.append(row)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
