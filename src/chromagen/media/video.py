@@ -58,7 +58,7 @@ class VideoInfo:
     height: int
     time_base: Fraction
     rate: Fraction | None  # average frame rate, as the container states it
-    frames: int  # as the container states it (0 when unknown)
+    frames: int  # as the container states it, else estimated from duration x rate (0 when unknown); progress only
     rotation: int  # display rotation, degrees counter-clockwise
     bit_depth: int  # 8, or 10+ for high-bit-depth sources (decoded to 16-bit RGB)
     colorspace: int
@@ -99,10 +99,19 @@ def _video_stream(container: Any, path: Path) -> Any:
     return stream
 
 
+def _estimated_frames(stream: Any) -> int:
+    """Matroska and WebM do not count frames: duration x average rate, for the progress bar."""
+    container = stream.container
+    seconds = (float(stream.duration * stream.time_base) if stream.duration
+               else (container.duration or 0) / 1_000_000)
+    return round(seconds * float(stream.average_rate)) if stream.average_rate else 0
+
+
 def _info(path: Path, stream: Any, rotation: int) -> VideoInfo:
     cc = stream.codec_context
     return VideoInfo(path=path, width=cc.width, height=cc.height, time_base=stream.time_base, rate=stream.average_rate,
-                     frames=stream.frames, rotation=rotation, bit_depth=_bit_depth(stream),
+                     frames=stream.frames or _estimated_frames(stream), rotation=rotation,
+                     bit_depth=_bit_depth(stream),
                      colorspace=cc.colorspace, color_range=cc.color_range, color_primaries=cc.color_primaries,
                      color_trc=cc.color_trc)
 
