@@ -74,7 +74,10 @@ def _job_key(src: Path, colorizer: ColorizerLike, options: VideoOptions) -> str:
 
 
 class Checkpoints:
-    """Finished segments of one job in a folder beside the output: ``seg-NNNNN.mp4`` + its ``.npz`` state."""
+    """Finished segments of one job in a folder beside the output: ``seg-NNNNN.part`` + its ``.npz`` state.
+
+    Segments are MP4 files named ``.part`` so that a folder walk over the output never takes one for a video.
+    """
 
     def __init__(self, dst: Path, key: str) -> None:
         self.folder = dst.with_name(f".{dst.name}.parts")
@@ -85,7 +88,7 @@ class Checkpoints:
         marker.write_text(json.dumps({"key": key}))
 
     def segment(self, index: int) -> Path:
-        return self.folder / f"seg-{index:05d}.mp4"
+        return self.folder / f"seg-{index:05d}.part"
 
     def done(self) -> list[tuple[Path, dict[str, np.ndarray]]]:
         """Finished segments in order (a segment without its state file was interrupted: dropped)."""
