@@ -47,6 +47,7 @@ class VideoOptions:
 
     codec: str = vio.DEFAULT_CODEC
     crf: int = vio.DEFAULT_CRF
+    preset: str = vio.DEFAULT_PRESET
     stabilize: float = DEFAULT_STRENGTH
     batch: int = BATCH
     segment_frames: int = SEGMENT_FRAMES
@@ -174,7 +175,8 @@ def _colorize_segments(src: Path, info: vio.VideoInfo, colorizer: ColorizerLike,
     try:
         for chunk, is_last in _lookahead(vio.read_batches(src, info, batch_size(options, info), start)):
             if writer is None:
-                writer = vio.SegmentWriter(checkpoints.segment(index), info, options.codec, options.crf)
+                writer = vio.SegmentWriter(checkpoints.segment(index), info, options.codec, options.crf,
+                                           options.preset)
             writer.write(colorize_frames(colorizer, chunk.pixels, stabilizer), chunk.pts, chunk.durations)
             pts += chunk.pts
             durations += chunk.durations
