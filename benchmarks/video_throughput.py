@@ -59,7 +59,8 @@ def measure(args: argparse.Namespace) -> dict:
             "cpu_ms_per_frame": round(1000 * cpu / args.one_length, 1),
             "load_average": os.getloadavg()[0],
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "threads": args.threads, "torch_imported": "torch" in sys.modules, "model": args.model, "device": args.device, "stabilize": args.stabilize}
+            "threads": args.threads, "torch_imported": "torch" in sys.modules, "model": args.model,
+            "device": args.device, "stabilize": args.stabilize}
 
 
 def main() -> None:

@@ -200,8 +200,8 @@ def encoder_pix_fmt(codec: str, info: VideoInfo) -> str:
     if wanted not in formats:
         raise ChromagenError(f"codec {codec!r} cannot write {wanted} video")
     if info.width % 2 or info.height % 2:
-        raise ChromagenError(f"{info.path}: odd frame size {info.width}x{info.height}: {wanted} video needs an even width "
-                             "and height; crop or pad the video by one pixel first")
+        raise ChromagenError(f"{info.path}: odd frame size {info.width}x{info.height}: {wanted} video needs an "
+                             "even width and height; crop or pad the video by one pixel first")
     return wanted
 
 
