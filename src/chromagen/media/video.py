@@ -198,7 +198,7 @@ def encoder_pix_fmt(codec: str, info: VideoInfo) -> str:
                              "libx265 or libvpx-vp9") from None
     wanted = "yuv420p" if info.bit_depth <= 8 else "yuv420p10le"
     if wanted not in formats:
-        raise ChromagenError(f"codec {codec!r} cannot write {wanted} video")
+        raise ChromagenError(f"--codec {codec!r} cannot write {wanted} video (the source is {info.bit_depth}-bit)")
     if info.width % 2 or info.height % 2:
         raise ChromagenError(f"{info.path}: odd frame size {info.width}x{info.height}: {wanted} video needs an "
                              "even width and height; crop or pad the video by one pixel first")
