@@ -7,7 +7,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
@@ -156,7 +156,9 @@ def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True
         num_nodes=recipe.trainer.num_nodes,
         precision=_precision(recipe),
         logger=TensorBoardLogger(output, name="tensorboard", version=""),
-        callbacks=[*checkpoints, LearningRateMonitor(logging_interval="step"), *_early_stopping(recipe, val_loader)],
+        # TQDM: Lightning's rich bar counts epochs against max_epochs (-1 here) and shows "Epoch 0/-2".
+        callbacks=[*checkpoints, LearningRateMonitor(logging_interval="step"), *_early_stopping(recipe, val_loader),
+                   *([TQDMProgressBar()] if progress else [])],
         log_every_n_steps=recipe.trainer.log_every_steps,
         val_check_interval=every if val_loader else None,
         check_val_every_n_epoch=None,
