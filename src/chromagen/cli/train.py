@@ -22,7 +22,8 @@ def train(
     debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
 ) -> None:
     """Train a model from a recipe; logs go to TensorBoard under the run folder."""
-    from chromagen.training import fit, load_recipe, with_overrides
+    from chromagen.training.config import load_recipe
+    from chromagen.training.fit import fit, with_overrides
 
     try:
         recipe = with_overrides(load_recipe(config), [str(p) for p in data] if data else None,

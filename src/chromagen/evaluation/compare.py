@@ -4,8 +4,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from chromagen.training import fit, load_recipe, with_overrides
-from chromagen.training.config import resolve_recipe
+from chromagen.training.config import load_recipe, resolve_recipe
+from chromagen.training.fit import fit, with_overrides
 
 
 def train_all(recipes: list[str], data: list[str], val: list[str] | None, steps: int, output: Path,

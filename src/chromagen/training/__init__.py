@@ -1,19 +1,9 @@
-"""Training: YAML recipes, the LightningModule and the ``fit`` entry point.
+"""Training: YAML recipes (``config``, torch-free), the LightningModule and the ``fit`` entry point.
 
-``fit`` (and with it torch and Lightning) is imported on first use, so reading recipes stays instant.
+Only the recipe layer is imported here, so reading recipes stays instant; ``fit`` lives in
+``chromagen.training.fit`` and brings torch and Lightning with it.
 """
-
-from importlib import import_module
-from typing import Any
 
 from chromagen.training.config import Recipe, load_recipe, recipe_from_dict
 
-_LAZY = {"fit": "chromagen.training.fit", "with_overrides": "chromagen.training.fit"}
-
-__all__ = ["Recipe", "fit", "load_recipe", "recipe_from_dict", "with_overrides"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'chromagen.training' has no attribute {name!r}")
+__all__ = ["Recipe", "load_recipe", "recipe_from_dict"]

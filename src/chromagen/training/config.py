@@ -198,7 +198,8 @@ def resolve_recipe(name: str | Path) -> Path:
     shipped = RECIPES / f"{name}.yaml"
     if path.name == str(name) and shipped.is_file():
         return shipped
-    raise ChromagenError(f"{name}: no such recipe file or shipped recipe; shipped: {', '.join(recipe_names())}")
+    raise ChromagenError(f"unknown recipe {str(name)!r}: no such file and no shipped recipe of that name; "
+                         f"shipped: {', '.join(recipe_names())}")
 
 
 def _rebased(values: Any, base: Path) -> Any:

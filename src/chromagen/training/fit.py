@@ -105,14 +105,24 @@ def _identity(values: dict) -> dict[str, object]:
 
 
 def _check_same_run(checkpoint: Path, recipe: Recipe) -> None:
-    """Resuming a run that had another recipe, data or step budget would export it as if it were this one."""
-    saved = _load_fields(checkpoint).get("hyper_parameters", {}).get("recipe")
+    """Resuming a run that had another recipe or data would export it as if it were this one; so would one
+    already trained past this step budget. Extending an interrupted run's budget (2 steps, then 4) is resuming.
+    """
+    fields = _load_fields(checkpoint)
+    saved = fields.get("hyper_parameters", {}).get("recipe")
     try:
         before = _identity(saved or {})
     except ChromagenError:
         before = {}
     now = _identity(recipe.to_dict())
     changed = sorted(key for key in before.keys() | now.keys() if before.get(key) != now.get(key))
+    step = int(fields.get("global_step", 0))
+    if changed == ["trainer.max_steps"] and step <= recipe.trainer.max_steps:
+        return
+    if changed == ["trainer.max_steps"]:
+        raise ChromagenError(f"{checkpoint.parents[1]}: holds a run already trained for {step} steps, more than "
+                             f"the {recipe.trainer.max_steps} asked; pass --no-resume to start afresh there, or "
+                             f"choose another output folder")
     if changed:
         shown = ", ".join(changed[:4]) + (" ..." if len(changed) > 4 else "")
         raise ChromagenError(f"{checkpoint.parents[1]}: holds a run started with a different {shown}; pass "
