@@ -142,6 +142,19 @@ def _pixels(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     return np.asarray(im.convert("RGB")), alpha  # L, 1, CMYK, YCbCr, LAB, HSV... -> RGB
 
 
+def _color16_tiff(path: Path, im: Image.Image) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """16-bit RGB(A) TIFF pixels through tifffile (no ICC conversion or rotation at this depth), else None."""
+    bits = getattr(im, "tag_v2", {}).get(258) if im.format == "TIFF" and im.mode in ("RGB", "RGBA") else None
+    if not bits or max(bits) != 16:
+        return None
+    import tifffile
+
+    arr = tifffile.imread(path, key=0)
+    if arr.dtype != np.uint16 or arr.ndim != 3 or arr.shape[2] not in (3, 4):
+        return None
+    return arr[..., :3], (arr[..., 3].copy() if arr.shape[2] == 4 else None)
+
+
 def _orientation(im: Image.Image) -> int:
     try:
         return int(im.getexif().get(_ORIENTATION, 1))
@@ -220,10 +233,14 @@ def load_image(path: str | Path) -> LoadedImage:
                 im.load()
                 meta = ImageMeta(format=im.format, exif=_exif_bytes(im), dpi=_dpi(im), xmp=_xmp(im))
                 orientation = _orientation(im)
-                im, meta.icc = _to_srgb(im)
-                for method in _TRANSPOSE.get(orientation, []):
-                    im = im.transpose(method)
-                pixels, alpha = _pixels(im)
+                sixteen = _color16_tiff(path, im)
+                if sixteen is not None:  # Pillow reads 16-bit color TIFF at 8 bits
+                    pixels, alpha = sixteen
+                else:
+                    im, meta.icc = _to_srgb(im)
+                    for method in _TRANSPOSE.get(orientation, []):
+                        im = im.transpose(method)
+                    pixels, alpha = _pixels(im)
     except ChromagenError:
         raise
     except Image.DecompressionBombError as exc:
@@ -363,8 +380,13 @@ def _write_tiff16(target: str, pixels: np.ndarray, alpha: np.ndarray | None,
     import tifffile
 
     data = pixels if alpha is None else np.dstack([pixels, alpha])
-    extratags = [(700, "B", len(meta.xmp), meta.xmp, True)] if meta is not None and meta.xmp else []
-    tifffile.imwrite(target, data, photometric="rgb", compression="zlib",
+    tags = _exif_ifd0(meta.exif) if meta is not None and meta.exif else {}
+    description = tags.pop(0x010E, None)
+    extratags = [(tag, "s", 0, str(value), True) for tag, value in tags.items() if isinstance(value, str)]
+    if meta is not None and meta.xmp:
+        extratags.append((700, "B", len(meta.xmp), meta.xmp, True))
+    tifffile.imwrite(target, data, photometric="rgb", compression="zlib", metadata=None,
+                     description=description if isinstance(description, str) else None,
                      extrasamples=[2] if alpha is not None else None,
                      resolution=meta.dpi if meta is not None and meta.dpi else None,
                      resolutionunit="INCH" if meta is not None and meta.dpi else None,
