@@ -6,6 +6,7 @@ A weights file is self-describing: its metadata names the registered architectur
 
 import json
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,9 @@ def _from_safetensors(path: Path) -> tuple[nn.Module, dict[str, str]]:
 
 def _from_lightning(path: Path) -> tuple[nn.Module, dict[str, str]]:
     # weights_only: a checkpoint someone hands you must not be able to run code when unpickled.
-    ckpt = torch.load(str(path), map_location="cpu", weights_only=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's pickle-protocol notes are not the user's business
+        ckpt = torch.load(str(path), map_location="cpu", weights_only=True)
     recipe = ckpt.get("hyper_parameters", {}).get("recipe")
     if not recipe:
         raise ChromagenError(f"{path}: not a chromagen training checkpoint (no recipe inside)")
