@@ -77,13 +77,15 @@ def main(
 
 
 def _quiet_libraries() -> None:
-    """Lightning's tips and deprecation chatter are not ours to show on every run."""
+    """Lightning's tips and deprecation chatter, and decoder logs, are not ours to show on every run."""
     os.environ.setdefault("LITLOGGER_DISABLE_TIP", "1")
     import logging
     import warnings
 
     for name in ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    for name in ("PIL", "tifffile"):  # decoders log what the file's one error line already says
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", module=r"lightning(\..*)?")
     warnings.filterwarnings("ignore", message=r".*pytree.*")
 

@@ -7,6 +7,7 @@ never rejects a decodable image: that block is dropped. Decoder warnings are swa
 either decode (and are used) or raise (and become the error line).
 """
 
+import functools
 import io
 import os
 import stat
@@ -217,10 +218,31 @@ def _open_checked(path: Path) -> None:
         raise ChromagenError(f"{path}: permission denied")
 
 
+@functools.cache
+def _silence_libtiff() -> None:
+    """libtiff prints its warnings and errors straight to stderr ("TIFFReadDirectory: ..."), around Python.
+
+    Pillow's wheels bundle their own libtiff; giving it NULL handlers silences it process-wide. The decode
+    result is unchanged: a failing read still fails, and becomes the file's one error line.
+    """
+    import ctypes
+    import PIL
+
+    root = Path(PIL.__file__).resolve().parent
+    for lib in [*root.parent.glob("pillow.libs/libtiff*"), *root.glob(".dylibs/libtiff*")]:
+        try:
+            libtiff = ctypes.CDLL(str(lib))
+        except OSError:
+            continue
+        libtiff.TIFFSetWarningHandler(None)
+        libtiff.TIFFSetErrorHandler(None)
+
+
 def load_image(path: str | Path) -> LoadedImage:
     """Decode an image file (first frame of animations) to upright sRGB at native depth."""
     path = Path(path)
     _open_checked(path)
+    _silence_libtiff()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow and libtiff chatter; decodes either succeed or raise
