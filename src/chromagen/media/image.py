@@ -139,8 +139,25 @@ def _pixels(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     alpha = None
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         alpha = np.asarray(im.getchannel("A"), dtype=np.uint8)
-        im = im.convert("RGB")
-    return np.asarray(im.convert("RGB")), alpha  # L, 1, CMYK, YCbCr, LAB, HSV... -> RGB
+        im = im.convert("RGB" if im.mode in ("RGBA", "RGBa", "PA") else "L")
+    if im.mode in ("L", "1"):
+        return _banded_array(im.convert("L") if im.mode == "1" else im), alpha
+    return _banded_array(im if im.mode == "RGB" else im.convert("RGB")), alpha  # CMYK, YCbCr, LAB, HSV...
+
+
+def _banded_array(im: Image.Image) -> np.ndarray:
+    """An L or RGB image as H x W x 3 uint8, copied band by band.
+
+    ``np.asarray(im)`` goes through ``tobytes``, which holds the encoded chunks and their join at once
+    (6 bytes a pixel beside Pillow's own 4); bands keep the peak at the output array plus one band.
+    """
+    width, height = im.size
+    out = np.empty((height, width, 3), np.uint8)
+    band = max(1, 4_000_000 // max(1, width))
+    for top in range(0, height, band):
+        rows = np.asarray(im.crop((0, top, width, min(height, top + band))))
+        out[top:top + rows.shape[0]] = rows[..., None] if rows.ndim == 2 else rows
+    return out
 
 
 def _color16_tiff(path: Path, im: Image.Image) -> tuple[np.ndarray, np.ndarray | None] | None:
