@@ -241,8 +241,10 @@ def test_sigterm_while_writing_leaves_no_part_file(tmp_path: Path) -> None:
         CliRunner().invoke(app, ["models"])
         media.save_image(np.zeros((4, 4, 3), np.uint8), {str(tmp_path / "out.png")!r})
     """)
-    env = {**__import__("os").environ, "PYTHONPATH": f"{Path(__file__).parents[1] / 'src'}"
-                                                     f":{Path(__file__).parents[1]}"}
+    import chromagen
+
+    src = Path(chromagen.__file__).resolve().parents[1]  # the chromagen under test, in the child too
+    env = {**__import__("os").environ, "PYTHONPATH": f"{src}:{Path(__file__).parents[1]}"}
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env)
     assert proc.stdout.readline().strip() == "writing"
     assert list(tmp_path.glob(".*.part"))  # the temporary file exists while writing
