@@ -155,6 +155,13 @@ def test_icc_profile_is_converted_to_srgb(tmp_path: Path) -> None:
     assert "sRGB" in ImageCms.getProfileDescription(written)
 
 
+def test_color_key_survives_color_management(tmp_path: Path) -> None:
+    path = _save(tmp_path, "keyed.png", Image.fromarray(RGB), icc_profile=adobe_rgb_profile(),
+                 transparency=tuple(int(v) for v in RGB[0, 0]))
+    loaded = load_image(path)
+    assert loaded.meta.icc and loaded.alpha is not None and loaded.alpha[0, 0] == 0
+
+
 def test_broken_icc_profile_is_ignored(tmp_path: Path) -> None:
     path = _save(tmp_path, "bad-icc.png", Image.fromarray(RGB), icc_profile=b"not a profile at all")
     loaded = load_image(path)

@@ -96,4 +96,4 @@ def compare(
         _fail(debug, str(exc))
         raise typer.Exit(USAGE_ERROR) from None
     out.print(results_table(result))
-    out.print(f"{summary_line(result)}; report: {output / 'report.md'}", highlight=False)
+    out.print(f"{summary_line(result)}; report: {output / 'report.md'}", markup=False)

@@ -33,7 +33,7 @@ def train(
     except ChromagenError as exc:
         _fail(debug, str(exc))
         raise typer.Exit(USAGE_ERROR) from None
-    out.print(f"trained model: {exported}", highlight=False)
+    out.print(f"trained model: {exported}", markup=False)
 
 
 @app.command()
@@ -56,4 +56,4 @@ def prior(
     output.parent.mkdir(parents=True, exist_ok=True)
     np.save(output, values.numpy())
     used = int((values > 0).sum())
-    out.print(f"prior over {len(values)} bins ({used} seen) -> {output}", highlight=False)
+    out.print(f"prior over {len(values)} bins ({used} seen) -> {output}", markup=False)

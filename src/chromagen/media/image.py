@@ -110,6 +110,8 @@ def _to_srgb(im: Image.Image) -> tuple[Image.Image, bool]:
     icc = im.info.get("icc_profile")
     if not icc or im.mode not in ("RGB", "RGBA", "CMYK", "L", "LA"):
         return im, False
+    if "transparency" in im.info and im.mode in ("RGB", "L"):  # the color key names source values: apply it first
+        im = im.convert("RGBA" if im.mode == "RGB" else "LA")
     alpha = im.getchannel("A") if im.mode in ("RGBA", "LA") else None
     base = im.convert("RGB" if im.mode == "RGBA" else "L") if alpha is not None else im
     try:
