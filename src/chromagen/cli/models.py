@@ -12,7 +12,6 @@ from chromagen.cli.app import app, out
 def models() -> None:
     """List the bundled weights (for --model) and the training recipes with the architecture each trains."""
     from chromagen.catalog import bundled
-    from chromagen.training.config import recipe_summaries
 
     weights = Table(title="bundled weights (colorize/evaluate --model NAME)")
     for column in ("name", "architecture", "val PSNR", "val LPIPS", "description"):
@@ -22,6 +21,11 @@ def models() -> None:
         weights.add_row(entry.name, entry.architecture, _figure(val.get("psnr"), " dB"), _figure(val.get("lpips")),
                         entry.description)
     out.print(weights)
+    try:
+        from chromagen.training.config import recipe_summaries
+    except ImportError:  # PyYAML comes with the training extra
+        out.print("training recipes: install chromagen[train] to list and use them", markup=False)
+        return
     recipes = Table(title="training recipes (train --config NAME; any weights file they export works with --model)")
     for column in ("recipe", "architecture", "loss", "description"):
         recipes.add_column(column)
