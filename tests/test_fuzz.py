@@ -141,7 +141,7 @@ def test_loader_decodes_or_raises_one_error_type(corpus: Path, capfd: pytest.Cap
 def test_cli_processes_every_mutated_file_without_a_crash(corpus: Path, tmp_path: Path, tiny_model: Path,
                                                           one_thread: None, capfd: pytest.CaptureFixture[str]) -> None:
     result = CliRunner().invoke(app, ["colorize", str(corpus), "-o", str(tmp_path / "out"),
-                                      "--model", str(tiny_model), "--size", "16"])
+                                      "--model", str(tiny_model), "--size", "32"])
     assert result.exit_code == 1, result.output[-2000:]
     assert "Traceback" not in result.output and "internal error" not in result.output
     lines = [line for line in result.output.splitlines() if line]
