@@ -19,6 +19,8 @@ from chromagen.errors import ChromagenError, UsageError
 from chromagen.media.walker import IMAGE, KINDS, Item, walk
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from chromagen.inference import Colorizer
 
 
@@ -30,6 +32,7 @@ class Run:
     output: Path
     overwrite: bool
     sources: set[Path]  # resolved input files: never written to
+    progress: "Progress"  # long items (videos) add their own task to it
     claimed: set[Path] = field(default_factory=set)  # outputs written (or kept) by this run
 
     def target(self, item: Item, candidate: Path) -> Path | None:
@@ -130,8 +133,8 @@ def colorize(
     summary = Summary(failed=len(found.problems))
     for line in found.problems:
         _fail(False, line)
-    run = Run(colorizer, output, overwrite, {item.path.resolve() for item in found.items})
     with _progress(disable=len(found.items) <= 1) as progress:
+        run = Run(colorizer, output, overwrite, {item.path.resolve() for item in found.items}, progress)
         task = progress.add_task("colorizing", total=len(found.items))
         for item in found.items:
             _process(run, item, summary, debug)
