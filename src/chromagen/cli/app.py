@@ -4,7 +4,6 @@ Heavy modules (torch, Lightning) are imported inside the commands, so ``--help``
 Everything a user typed (paths above all) is printed literally: never through rich markup, one line each.
 """
 
-import os
 import signal
 import threading
 import traceback
@@ -78,7 +77,6 @@ def main(
 
 def _quiet_libraries() -> None:
     """Lightning's tips and deprecation chatter, and decoder logs, are not ours to show on every run."""
-    os.environ.setdefault("LITLOGGER_DISABLE_TIP", "1")
     import logging
     import warnings
 
