@@ -144,7 +144,7 @@ def test_cli_processes_every_mutated_file_without_a_crash(corpus: Path, tmp_path
                                       "--model", str(tiny_model), "--size", "32"])
     assert result.exit_code == 1, result.output[-2000:]
     assert "Traceback" not in result.output and "internal error" not in result.output
-    lines = [line for line in result.output.splitlines() if line]
+    lines = result.output.splitlines()  # exactly one line per failure, then the summary: no blank lines
     summary = lines[-1]
     ok, failed = int(summary.split()[0]), int(summary.split(", ")[2].split()[0])
     assert ok + failed == len(list(corpus.iterdir()))

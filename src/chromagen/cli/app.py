@@ -96,9 +96,10 @@ def one_line(text: str) -> str:
 
 
 def _progress(disable: bool = False) -> Progress:
-    """The progress bar every long command shows (on stderr, gone when done)."""
+    """The progress bar every long command shows (on stderr, gone when done; none in logs, where it would
+    leave a blank line)."""
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=err, disable=disable, transient=True)
+                    console=err, disable=disable or not err.is_terminal, transient=True)
 
 
 def say(label: str, style: str, message: str) -> None:
