@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageSequence
 
 from chromagen.errors import ChromagenError
+from chromagen.media.image import MAX_PIXELS, _one_line
 from chromagen.media.video import atomic_path
 
 # Pillow format -> the extension its animations are written with
@@ -40,14 +41,17 @@ def is_animation(path: Path) -> bool:
     try:
         with Image.open(path) as im:
             return im.format in FORMATS and getattr(im, "n_frames", 1) > 1
-    except (OSError, UnidentifiedImageError, ValueError):
-        return False  # the image loader will say what is wrong with it
+    except Exception:  # noqa: BLE001 - hostile files raise anything; the image loader says what is wrong
+        return False
 
 
 def load_animation(path: Path) -> Animation:
     """Decode every frame of an animation; any decoding problem is one ChromagenError."""
     try:
         with Image.open(path) as im:
+            if im.width * im.height > MAX_PIXELS:
+                raise ChromagenError(f"{path}: {im.width}x{im.height} frames are over the "
+                                     f"{MAX_PIXELS / 1e6:.0f}-megapixel limit")
             fmt = im.format
             loop = im.info.get("loop")
             frames, alphas, durations = [], [], []
@@ -56,8 +60,12 @@ def load_animation(path: Path) -> Animation:
                 frames.append(np.ascontiguousarray(rgba[..., :3]))
                 alphas.append(rgba[..., 3])
                 durations.append(int(frame.info.get("duration", 0)))
-    except (OSError, UnidentifiedImageError, ValueError, EOFError) as exc:
-        raise ChromagenError(f"{path}: cannot read animation ({exc})") from None
+    except ChromagenError:
+        raise
+    except MemoryError:
+        raise ChromagenError(f"{path}: not enough memory to hold every frame of this animation") from None
+    except Exception as exc:  # noqa: BLE001 - decoders raise anything on hostile input
+        raise ChromagenError(f"{path}: cannot read animation ({_one_line(exc)})") from None
     opaque = all(bool((a == 255).all()) for a in alphas)
     return Animation(frames, None if opaque else alphas, durations, loop, fmt)
 
