@@ -32,7 +32,7 @@ def evaluate(
     from chromagen.evaluation.report import results_table, save_curves, save_grid, write_json, write_report
     from chromagen.evaluation.runner import Protocol, list_images
     from chromagen.evaluation.runner import evaluate as run_evaluation
-    from chromagen.inference import resolve_device
+    from chromagen.backends.torch_backend import resolve_device
 
     try:
         protocol = Protocol(size=size, working_size=working_size, limit=limit, chroma=chroma)
@@ -74,7 +74,7 @@ def compare(
     from chromagen.evaluation.report import results_table, save_curves, save_grid, write_json, write_report
     from chromagen.evaluation.runner import GRAY_MODEL, Protocol
     from chromagen.evaluation.runner import evaluate as run_evaluation
-    from chromagen.inference import resolve_device
+    from chromagen.backends.torch_backend import resolve_device
 
     try:
         exported = train_all([r.strip() for r in recipes.split(",") if r.strip()], [str(p) for p in data],
