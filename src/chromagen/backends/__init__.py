@@ -42,8 +42,10 @@ class Backend(Protocol):
 
 def require_torch(what: str) -> None:
     """One line naming the extra to install when a torch-only feature is used on the base install."""
-    if importlib.util.find_spec("torch") is None:
-        raise ChromagenError(f"{what} needs PyTorch, which the base install leaves out: {TRAIN_EXTRA}")
+    try:
+        import torch  # noqa: F401  (the caller imports it next anyway)
+    except ImportError:
+        raise ChromagenError(f"{what} needs PyTorch, which the base install leaves out: {TRAIN_EXTRA}") from None
 
 
 def bundled_names() -> list[str]:

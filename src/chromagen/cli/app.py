@@ -8,9 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-from chromagen import __version__
 
 app = typer.Typer(
     help="Bring color back to black-and-white photographs, offline.",
@@ -28,6 +27,8 @@ USAGE_ERROR = 2
 
 def _version(value: bool) -> None:
     if value:
+        from chromagen import __version__
+
         out.print(f"chromagen {__version__}")
         raise typer.Exit()
 
@@ -47,7 +48,7 @@ def _progress(disable: bool = False) -> Progress:
 
 
 def _fail(debug: bool, message: str) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     if debug:
         err.print(traceback.format_exc(), highlight=False)
 

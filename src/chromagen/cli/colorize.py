@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from chromagen.cli.app import USAGE_ERROR, ChromaOption, _fail, _progress, app, err, out
+from chromagen.cli.extras import BackendOption, ThreadsOption
 from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE
 from chromagen.errors import ChromagenError
 
@@ -73,6 +74,8 @@ def colorize(
     = DEFAULT_SIZE,
     chroma: ChromaOption = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    backend: BackendOption = "auto",
+    threads: ThreadsOption = None,
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
     debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
 ) -> None:
@@ -85,7 +88,8 @@ def colorize(
     from chromagen.inference import Colorizer
 
     try:
-        colorizer = Colorizer.from_pretrained(model, device=device, size=size, chroma=chroma)
+        colorizer = Colorizer.from_pretrained(model, device=device, size=size, chroma=chroma, backend=backend,
+                                              threads=threads)
     except ChromagenError as exc:
         _fail(debug, str(exc))
         raise typer.Exit(USAGE_ERROR) from None

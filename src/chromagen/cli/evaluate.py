@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 import typer
 
 from chromagen.cli.app import USAGE_ERROR, ChromaOption, _fail, _progress, app, err, out
+from chromagen.cli.extras import need_torch
 from chromagen.errors import ChromagenError
 
 
@@ -29,6 +30,7 @@ def evaluate(
     debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
 ) -> None:
     """Score models on ground-truth photos: PSNR, SSIM, LPIPS, FID, colorfulness, ab MSE and AuC."""
+    need_torch("evaluate")
     from chromagen.evaluation.report import results_table, save_curves, save_grid, write_json, write_report
     from chromagen.evaluation.runner import Protocol, list_images
     from chromagen.evaluation.runner import evaluate as run_evaluation
@@ -70,6 +72,7 @@ def compare(
     debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
 ) -> None:
     """Train each recipe with the same data and step budget, then evaluate them together into one report."""
+    need_torch("compare")
     from chromagen.evaluation.compare import save_loss_curves, summary_line, train_all
     from chromagen.evaluation.report import results_table, save_curves, save_grid, write_json, write_report
     from chromagen.evaluation.runner import GRAY_MODEL, Protocol

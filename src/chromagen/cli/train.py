@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 import typer
 
 from chromagen.cli.app import USAGE_ERROR, _fail, app, out
+from chromagen.cli.extras import need_torch
 from chromagen.errors import ChromagenError
 
 
@@ -20,6 +21,7 @@ def train(
     debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
 ) -> None:
     """Train a model from a recipe; logs go to TensorBoard under the run folder."""
+    need_torch("train")
     from chromagen.training import fit, load_recipe, with_overrides
 
     try:
@@ -40,6 +42,7 @@ def prior(
     size: Annotated[int, typer.Option(help="Center-crop size the photos are read at.")] = 128,
 ) -> None:
     """Estimate the ab color prior for classification recipes (set `classification.prior` to the file)."""
+    need_torch("prior")
     import numpy as np
 
     from chromagen.training.prior import estimate_prior
