@@ -1,0 +1,5 @@
+"""The one exception type users see: every expected failure carries a human-readable message."""
+
+
+class ChromagenError(Exception):
+    """A user-facing failure (bad file, bad option, missing model). The CLI prints its message only."""
