@@ -11,7 +11,7 @@ from PIL import Image
 from chromagen.backends.torch_backend import TorchBackend, resolve_device
 from chromagen.color import gray_rgb, rgb_to_lab
 from chromagen.errors import ChromagenError
-from chromagen.inference import MAX_SIZE, Colorizer, working_shape
+from chromagen.inference import BAND_PIXELS, MAX_SIZE, Colorizer, working_shape
 from tests.conftest import smooth_color_image
 
 
@@ -52,7 +52,7 @@ def test_bands_give_the_untiled_result(either: Colorizer, kind: str) -> None:
     try:
         assert np.abs(either.colorize(image) - whole.astype(np.float64)).max() <= tolerance
     finally:
-        either.band_pixels = 1 << 20
+        either.band_pixels = BAND_PIXELS
 
 
 def test_returns_the_input_dtype(colorizer: Colorizer) -> None:
