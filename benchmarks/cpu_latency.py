@@ -46,8 +46,8 @@ def _median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def _run_child(command: list[str]) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS (bytes) and stdout of one child process."""
+def _run_child(command: list[str]) -> tuple[float, int, str, float]:
+    """Wall seconds, peak RSS (bytes), stdout and CPU seconds (user + system) of one child process."""
     start = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(child.pid, 0)
@@ -55,16 +55,20 @@ def _run_child(command: list[str]) -> tuple[float, int, str]:
     stdout, stderr = child.stdout.read(), child.stderr.read()
     if status != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{stderr}")
-    return wall, usage.ru_maxrss * 1024, stdout
+    return wall, usage.ru_maxrss * 1024, stdout, usage.ru_utime + usage.ru_stime
 
 
 def cli(photo: Path, backend: str, args: argparse.Namespace) -> dict[str, float]:
-    """`chromagen colorize` end to end: median wall and the largest peak RSS over the repeats."""
+    """`chromagen colorize` end to end: median wall and CPU time, the largest peak RSS over the repeats.
+
+    CPU time (user + system) moves much less with machine load than wall time does.
+    """
     command = [sys.executable, "-m", "chromagen", "colorize", str(photo), "-o", str(photo.parent / backend),
                "--model", args.model, "--backend", backend, "--threads", str(args.threads), "--device", "cpu",
                "--overwrite"]
     runs = [_run_child(command) for _ in range(args.repeats + 1)][1:]  # the first warms the page cache
-    return {"wall_s": statistics.median(r[0] for r in runs), "peak_rss_mb": max(r[1] for r in runs) / 2**20}
+    return {"wall_s": statistics.median(r[0] for r in runs), "peak_rss_mb": max(r[1] for r in runs) / 2**20,
+            "cpu_s": statistics.median(r[3] for r in runs)}
 
 
 def api_child(photo: Path, backend: str, args: argparse.Namespace) -> None:
@@ -151,6 +155,9 @@ def main() -> None:
         print(f"{label + ', wall':34}{o['wall_s']:>14.3f} s{t['wall_s']:>14.3f} s{t['wall_s'] / o['wall_s']:>11.1f}x")
         print(f"{label + ', peak RSS':34}{o['peak_rss_mb']:>13.0f} MB{t['peak_rss_mb']:>13.0f} MB"
               f"{t['peak_rss_mb'] / o['peak_rss_mb']:>11.1f}x")
+        if key == "cli":
+            print(f"{label + ', CPU time':34}{o['cpu_s']:>14.3f} s{t['cpu_s']:>14.3f} s"
+                  f"{t['cpu_s'] / o['cpu_s']:>11.1f}x")
     print(f"ECCV16-shaped forward, 256x256, torch: {fwd:.3f} s "
           f"({result['eccv16_256']['parameters_m']:.1f}M parameters)")
     for b in BACKENDS:
