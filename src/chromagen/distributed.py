@@ -63,7 +63,7 @@ def colorize_file(source: str, target: str, model: str = DEFAULT_MODEL, size: in
     try:
         image = load_image(source)
         rgb = _worker_colorizer(model, size, backend, threads).colorize(image)
-        save_image(rgb, target, alpha=image.alpha)
+        save_image(rgb, target, alpha=image.alpha, meta=image.meta)
     except ChromagenError as exc:
         return FAILED, source, str(exc)
     except Exception as exc:  # a failure must come back as a report line, never vanish with the task
