@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from chromagen.cli.app import BAD_FILE, ChromaOption, _fail, _progress, app, exit_for, out, say
+from chromagen.cli.extras import BackendOption, ThreadsOption
 from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE
 from chromagen.errors import ChromagenError, UsageError
 from chromagen.media.walker import IMAGE, KINDS, Item, walk
@@ -113,6 +114,8 @@ def colorize(
                                       metavar="PX")] = DEFAULT_SIZE,
     chroma: ChromaOption = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.", metavar="DEVICE")] = "auto",
+    backend: BackendOption = "auto",
+    threads: ThreadsOption = None,
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files (never a source file).")] = False,
     debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
 ) -> None:
@@ -126,7 +129,8 @@ def colorize(
 
     try:
         check_output(output)
-        colorizer = Colorizer.from_pretrained(model, device=device, size=size, chroma=chroma)
+        colorizer = Colorizer.from_pretrained(model, device=device, size=size, chroma=chroma, backend=backend,
+                                              threads=threads)
     except ChromagenError as exc:
         raise exit_for(exc if isinstance(exc, UsageError) else UsageError(str(exc)), debug) from None
     found = walk(inputs, kinds={kind: KINDS[kind] for kind in HANDLERS}, exclude=[output])

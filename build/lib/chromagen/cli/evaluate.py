@@ -1,0 +1,102 @@
+"""``chromagen evaluate`` and ``chromagen compare``: score models on ground-truth photos."""
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from chromagen.cli.app import USAGE_ERROR, ChromaOption, _fail, _progress, app, err, out, positive
+from chromagen.cli.extras import need_torch
+from chromagen.errors import ChromagenError
+
+
+@app.command()
+def evaluate(
+    model: Annotated[list[str], typer.Option(help="Model to score: 'gray' (ab = 0), a bundled name or a "
+                                                  "weights/checkpoint path. Repeatable.")],
+    data: Annotated[Path, typer.Option(help="Folder of ground-truth color photos (searched recursively).")],
+    size: Annotated[int, typer.Option(help="Protocol size: center square crops resized to size x size.")] = 256,
+    working_size: Annotated[Optional[int], typer.Option(help="Resolution the model runs at (default: the "
+                                                               "colorize default, 192).")]
+    = None,
+    limit: Annotated[Optional[int], typer.Option(help="Score only the first N images.")] = None,
+    chroma: ChromaOption = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the full result as JSON.")] = None,
+    grid: Annotated[Optional[Path], typer.Option(help="Write a PNG grid: gray input | models | truth.")] = None,
+    curves: Annotated[Optional[Path], typer.Option(help="Write a PNG of accuracy-vs-threshold curves.")] = None,
+    report: Annotated[Optional[Path], typer.Option(help="Write a markdown report (with grid and curves).")]
+    = None,
+    debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
+) -> None:
+    """Score models on ground-truth photos: PSNR, SSIM, LPIPS, FID, colorfulness, ab MSE and AuC."""
+    need_torch("evaluate")
+    from chromagen.evaluation.report import results_table, save_curves, save_grid, write_json, write_report
+    from chromagen.evaluation.runner import Protocol, list_images
+    from chromagen.evaluation.runner import evaluate as run_evaluation
+    from chromagen.backends.torch_backend import resolve_device
+
+    try:
+        protocol = Protocol(size=positive("--size", size), working_size=positive("--working-size", working_size),
+                            limit=positive("--limit", limit), chroma=chroma)
+        total = len(list_images(data, limit))
+        with _progress() as progress:
+            task = progress.add_task("evaluating", total=total)
+            result, samples = run_evaluation(model, data, protocol, device=str(resolve_device(device)),
+                                             progress=lambda n: progress.advance(task, n))
+        if report is not None:
+            grid = grid or report.with_name(report.stem + "-grid.png")
+            curves = curves or report.with_name(report.stem + "-curves.png")
+        grid_path = save_grid(samples, grid) if grid else None
+        curves_path = save_curves(result, curves) if curves else None
+        if json_out:
+            write_json(result, json_out)
+        if report:
+            write_report(result, report, grid_path, curves_path)
+    except ChromagenError as exc:
+        _fail(debug, str(exc))
+        raise typer.Exit(USAGE_ERROR) from None
+    out.print(results_table(result))
+
+
+@app.command()
+def compare(
+    recipes: Annotated[str, typer.Option(help="Comma-separated recipes: shipped names or YAML files.",
+                                         metavar="NAMES")],
+    data: Annotated[list[Path], typer.Option(help="Training tar shards or folders (repeatable).")],
+    eval_data: Annotated[Path, typer.Option(help="Folder of ground-truth photos to score on.")],
+    steps: Annotated[int, typer.Option(help="Training steps for every recipe.")] = 200,
+    val_data: Annotated[Optional[list[Path]], typer.Option(help="Validation folders (repeatable).")] = None,
+    size: Annotated[int, typer.Option(help="Evaluation protocol size.")] = 256,
+    limit: Annotated[Optional[int], typer.Option(help="Score only the first N images.")] = None,
+    output: Annotated[Path, typer.Option(help="Folder for the runs and the report.")] = Path("runs/compare"),
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda (evaluation).")] = "auto",
+    resume: Annotated[bool, typer.Option(help="Continue each recipe's earlier run in the output folder (only if "
+                                              "it had the same recipe, data and steps).")] = True,
+    debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
+) -> None:
+    """Train each recipe with the same data and step budget, then evaluate them together into one report."""
+    need_torch("compare")
+    from chromagen.evaluation.compare import save_loss_curves, summary_line, train_all
+    from chromagen.evaluation.report import results_table, save_curves, save_grid, write_json, write_report
+    from chromagen.evaluation.runner import GRAY_MODEL, Protocol
+    from chromagen.evaluation.runner import evaluate as run_evaluation
+    from chromagen.backends.torch_backend import resolve_device
+
+    try:
+        exported = train_all([r.strip() for r in recipes.split(",") if r.strip()], [str(p) for p in data],
+                             [str(p) for p in val_data] if val_data else [], positive("--steps", steps), output,
+                             log=lambda line: err.print(line, markup=False), resume=resume)
+        models = {GRAY_MODEL: GRAY_MODEL, **{name: str(p) for name, p in exported.items()}}
+        result, samples = run_evaluation(models, eval_data, Protocol(size=positive("--size", size),
+                                                                     limit=positive("--limit", limit)),
+                                         device=str(resolve_device(device)))
+        losses = save_loss_curves({name: p.parent for name, p in exported.items()}, output / "report-loss.png")
+        write_json(result, output / "report.json")
+        write_report(result, output / "report.md", save_grid(samples, output / "report-grid.png"),
+                     save_curves(result, output / "report-curves.png"), {"Training loss": losses})
+    except ChromagenError as exc:
+        _fail(debug, str(exc))
+        raise typer.Exit(USAGE_ERROR) from None
+    out.print(results_table(result))
+    out.print(f"{summary_line(result)}; report: {output / 'report.md'}", markup=False)

@@ -1,0 +1,226 @@
+"""The evaluation protocol: square crops of ground truth at a fixed size, L kept, ab predicted, scored.
+
+Default protocol (ImageNet style, as in ../shared/data/README.md): center-crop to a square, resize to
+256x256, take L from the ground truth, predict ab, compose, score on 8-bit sRGB. Ground truths that are
+themselves gray (mean chroma < 2) carry no color to score: they are skipped and counted.
+"""
+
+import datetime
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+
+from chromagen import __version__
+from chromagen.color import gray_lab, lab_to_rgb, rgb_to_lab
+from chromagen.defaults import DEFAULT_SIZE
+from chromagen.errors import ChromagenError
+from chromagen.evaluation.metrics import (
+    THRESHOLDS,
+    ab_hit_counts,
+    auc,
+    colorfulness,
+    curve_from_counts,
+    is_gray,
+    mse_ab,
+    psnr,
+    quantize8,
+    ssim,
+)
+from chromagen.media.image import IMAGE_EXTENSIONS, load_image, to_depth
+from chromagen.media.walker import IMAGE, walk
+
+GRAY_MODEL = "gray"
+FID_MIN_IMAGES = 50
+
+
+@dataclass
+class Protocol:
+    """How ground truth becomes model input; recorded in every result file."""
+
+    size: int = 256
+    working_size: int | None = None  # resolution the model runs at; None = the colorizer's default
+    chroma: float | None = None  # saturation gain on predicted ab; None = each model's calibrated gain
+    gray_threshold: float = 2.0
+    limit: int | None = None
+    batch_size: int = 8
+
+
+@dataclass
+class ModelTally:
+    """Running sums for one model over the evaluated images."""
+
+    per_image: dict[str, list[float]] = field(default_factory=dict)
+    hits: Tensor | None = None
+    totals: Tensor | None = None
+    features: list[Tensor] = field(default_factory=list)
+    chroma: float | None = None  # the saturation gain the model ran with (None for gray)
+
+    def add(self, name: str, values: Tensor) -> None:
+        self.per_image.setdefault(name, []).extend(values.double().cpu().tolist())
+
+    def add_counts(self, hits: Tensor, totals: Tensor) -> None:
+        self.hits = hits if self.hits is None else self.hits + hits
+        self.totals = totals if self.totals is None else self.totals + totals
+
+
+def list_images(data: Path, limit: int | None) -> list[Path]:
+    """Image files under ``data`` (recursive, sorted), the first ``limit`` of them."""
+    if not data.is_dir():
+        raise ChromagenError(f"{data}: not a folder")
+    found = walk([data], kinds={IMAGE: IMAGE_EXTENSIONS})
+    if found.problems:  # a score over part of a set is not that set's score
+        raise ChromagenError(found.problems[0])
+    files = [item.path for item in found.items]
+    if not files:
+        raise ChromagenError(f"{data}: no images found")
+    return files[:limit]
+
+
+def protocol_image(path: Path, size: int) -> Tensor:
+    """Center square crop resized to ``size`` (bicubic), 8-bit quantized: (3, size, size) in [0, 1]."""
+    image = Image.fromarray(to_depth(load_image(path).pixels, np.uint8))
+    side = min(image.size)
+    left, top = (image.width - side) // 2, (image.height - side) // 2
+    square = image.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BICUBIC)
+    return torch.from_numpy(np.asarray(square, dtype=np.float32) / 255.0).permute(2, 0, 1)
+
+
+def make_predictor(spec: str, device: str, working_size: int, chroma: float | None = None
+                   ) -> tuple[Callable[[Tensor], Tensor], float | None]:
+    """``gray`` (ab = 0) or any model the Colorizer loads -> (function from L (N,1,H,W) to Lab, its chroma)."""
+    if spec == GRAY_MODEL:
+        return gray_lab, None
+    from chromagen.inference import Colorizer
+
+    colorizer = Colorizer.from_pretrained(spec, device=device, size=working_size, chroma=chroma, backend="torch")
+    return colorizer.colorize_lab, colorizer.chroma
+
+
+def protocol_batches(files: list[Path], protocol: Protocol) -> Iterator[tuple[list[Path], Tensor]]:
+    """The files in chunks of ``protocol.batch_size``, with their ground truth as the protocol prepares it."""
+    for start in range(0, len(files), protocol.batch_size):
+        chunk = files[start:start + protocol.batch_size]
+        yield chunk, torch.stack([protocol_image(p, protocol.size) for p in chunk])
+
+
+def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol, device: str = "cpu",
+             samples: int = 6, progress: Callable[[int], None] | None = None
+             ) -> tuple[dict[str, Any], dict[str, Tensor]]:
+    """Score each model on the same images; returns the JSON-ready result and sample images for a grid.
+
+    ``models`` maps display names to model specs (a list uses each spec as its own name). The samples
+    dict holds (K, 3, S, S) tensors keyed ``input`` (gray), each model name, and ``truth``.
+    """
+    if isinstance(models, list):
+        models = {spec: spec for spec in models}
+    from chromagen.evaluation.lpips_offline import lpips_distance
+
+    files = list_images(data, protocol.limit)
+    working = protocol.working_size or DEFAULT_SIZE
+    predictors = {name: make_predictor(spec, device, working, protocol.chroma) for name, spec in models.items()}
+    tallies = {name: ModelTally(chroma=gain) for name, (_, gain) in predictors.items()}
+    want_fid = len(files) >= FID_MIN_IMAGES
+    truth_features: list[Tensor] = []
+    kept: list[str] = []
+    skipped: list[str] = []
+    samples_out: dict[str, list[Tensor]] = {"input": [], **{m: [] for m in models}, "truth": []}
+    truth_colorfulness: list[float] = []
+    for chunk, truth in protocol_batches(files, protocol):
+        gray = is_gray(truth, protocol.gray_threshold)
+        skipped += [str(p) for p, g in zip(chunk, gray) if g]
+        chunk, truth = [p for p, g in zip(chunk, gray) if not g], truth[~gray]
+        if progress:
+            progress(int(gray.sum()))
+        if not chunk:
+            continue
+        kept += [str(p) for p in chunk]
+        truth_colorfulness += colorfulness(truth).tolist()
+        lightness = rgb_to_lab(truth)[:, :1]
+        room = max(0, samples - sum(len(t) for t in samples_out["truth"]))
+        samples_out["truth"].append(truth[:room])
+        samples_out["input"].append(quantize8(lab_to_rgb(gray_lab(lightness)))[:room])
+        if want_fid:
+            truth_features.append(_features(truth, device))
+        for name, (predict, _) in predictors.items():
+            pred = quantize8(lab_to_rgb(predict(lightness.to(device)).cpu()))
+            tally = tallies[name]
+            tally.add("psnr", psnr(pred, truth))
+            tally.add("ssim", ssim(pred, truth))
+            tally.add("lpips", lpips_distance(pred.to(device), truth.to(device)).cpu())
+            tally.add("mse_ab", mse_ab(pred, truth))
+            tally.add("colorfulness", colorfulness(pred))
+            tally.add_counts(*ab_hit_counts(pred, truth))
+            if want_fid:
+                tally.features.append(_features(pred, device))
+            samples_out[name].append(pred[:room])
+        if progress:
+            progress(len(chunk))
+    if not kept:
+        raise ChromagenError(f"{data}: every image is gray; nothing to score")
+    result = _summarize(models, tallies, kept, skipped, truth_colorfulness, truth_features, data, protocol,
+                        device)
+    return result, {k: torch.cat(v) for k, v in samples_out.items()}
+
+
+def _features(images: Tensor, device: str) -> Tensor:
+    from chromagen.evaluation.fid import inception_features
+
+    return inception_features(images.to(device))
+
+
+def _summarize(models: dict[str, str], tallies: dict[str, ModelTally], kept: list[str], skipped: list[str],
+               truth_colorfulness: list[float], truth_features: list[Tensor], data: Path,
+               protocol: Protocol, device: str) -> dict[str, Any]:
+    """Averages per model plus per-image rows and accuracy curves, in the documented JSON schema."""
+    from chromagen.evaluation.fid import fid
+
+    cf_gt = float(np.mean(truth_colorfulness))
+    summary: dict[str, Any] = {}
+    curves: dict[str, Any] = {}
+    images: list[dict[str, Any]] = []
+    for name in models:
+        tally = tallies[name]
+        assert tally.hits is not None and tally.totals is not None
+        plain = curve_from_counts(tally.hits, tally.totals)
+        rebalanced = curve_from_counts(tally.hits, tally.totals, rebalanced=True)
+        means = {k: float(np.mean(v)) for k, v in tally.per_image.items()}
+        summary[name] = {
+            "n": len(kept),
+            "skipped": len(skipped),
+            "chroma": tally.chroma,
+            **{k: means[k] for k in ("psnr", "ssim", "lpips")},
+            "fid": fid(torch.cat(tally.features), torch.cat(truth_features)) if tally.features else None,
+            "colorfulness": means["colorfulness"],
+            "colorfulness_gt": cf_gt,
+            "delta_colorfulness": abs(means["colorfulness"] - cf_gt),
+            "mse_ab": means["mse_ab"],
+            "auc": auc(plain),
+            "auc_rebalanced": auc(rebalanced),
+        }
+        curves[name] = {"thresholds": list(THRESHOLDS), "accuracy": plain.tolist(),
+                        "accuracy_rebalanced": rebalanced.tolist()}
+        for i, file in enumerate(kept):
+            images.append({"file": file, "model": name, **{k: v[i] for k, v in tally.per_image.items()},
+                           "colorfulness_gt": truth_colorfulness[i]})
+    protocol_info = {
+        **asdict(protocol),
+        "working_size": protocol.working_size or DEFAULT_SIZE,
+        "data": str(data),
+        "crop": "center square",
+        "resize": "bicubic",
+        "l_from": "ground truth",
+        "metrics_on": "8-bit sRGB",
+        "gray_skip": f"mean Lab chroma < {protocol.gray_threshold}",
+        "skipped_files": skipped,
+        "fid_min_images": FID_MIN_IMAGES,
+        "device": device,
+        "chromagen": __version__,
+        "date": datetime.date.today().isoformat(),
+    }
+    return {"protocol": protocol_info, "models": summary, "images": images, "curves": curves}

@@ -1,0 +1,1 @@
+"""Media by kind: still images (``image``); animations and videos join as siblings."""

@@ -1,0 +1,183 @@
+"""The LightningModule: uint8 RGB batches become (L, ab) on the device; one module for every objective.
+
+Objectives: regression (L1 / MSE / Huber on ab), classification (rebalanced cross-entropy over ab bins,
+for generators that expose ``classification_loss``), and adversarial training (``recipe.gan``: a
+discriminator on concat(L, ab), two optimizers, D/G step ratio, label smoothing).
+"""
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from chromagen.color import model_space_to_rgb, rgb_to_model_space
+from chromagen.errors import ChromagenError
+from chromagen.evaluation.metrics import psnr
+from chromagen.models import create_model, predict_ab
+from chromagen.training.config import GanConfig, Recipe, recipe_from_dict
+
+REGRESSION_LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+    "l1": F.l1_loss,
+    "mse": F.mse_loss,
+    "huber": lambda pred, target: F.huber_loss(pred, target, delta=0.1),
+}
+CLASSIFICATION = "classification"
+
+
+def to_model_space(batch: Tensor) -> tuple[Tensor, Tensor]:
+    """uint8 RGB (N, 3, H, W) -> normalized (L, ab) on the batch's device; L is channels-last for speed."""
+    l_norm, ab = rgb_to_model_space(batch.float() / 255.0)
+    return l_norm.contiguous(memory_format=torch.channels_last), ab
+
+
+def adversarial_loss(mode: str) -> Callable[[Tensor, float], Tensor]:
+    """(discriminator logits, target label) -> loss, for vanilla GAN (BCE) or LSGAN (squared error)."""
+    if mode == "vanilla":
+        return lambda logits, label: F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, label))
+    if mode == "lsgan":
+        return lambda logits, label: F.mse_loss(logits, torch.full_like(logits, label))
+    raise ChromagenError(f"unknown GAN mode {mode!r}; use vanilla or lsgan")
+
+
+def warmup_cosine(total: int, warmup: int) -> Callable[[int], float]:
+    """LR multiplier: linear warm-up, then cosine decay to 0 at ``total`` scheduler steps."""
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+
+    return schedule
+
+
+def frozen_for(schedule: Callable[[int], float], steps: int) -> Callable[[int], float]:
+    """``schedule`` with a multiplier of 0 for the first ``steps`` steps: the randomly initialized decoder
+    settles before it can push large gradients into the pretrained encoder (weight decay pauses too)."""
+    return lambda step: 0.0 if step < steps else schedule(step)
+
+
+class ColorizationModule(L.LightningModule):
+    """Trains any registered generator (and, for GAN recipes, a registered discriminator)."""
+
+    def __init__(self, recipe: dict[str, Any]) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.recipe: Recipe = recipe_from_dict(recipe)
+        loss = self.recipe.loss
+        if loss not in REGRESSION_LOSSES and loss != CLASSIFICATION:
+            raise ChromagenError(f"unknown loss {loss!r}; choose from {sorted([*REGRESSION_LOSSES, CLASSIFICATION])}")
+        # Channels-last runs convolutions 1.5-2x faster on CPU and on tensor cores alike.
+        self.generator = create_model(self.recipe.model.name, **self.recipe.model.kwargs).to(
+            memory_format=torch.channels_last
+        )
+        if loss == CLASSIFICATION and not hasattr(self.generator, "classification_loss"):
+            raise ChromagenError(f"model {self.recipe.model.name!r} has no classification head")
+        gan = self.recipe.gan
+        if gan is not None and loss == CLASSIFICATION:
+            raise ChromagenError("a GAN recipe needs a regression loss (l1, mse or huber) for its generator")
+        self.discriminator: nn.Module | None = (
+            create_model(gan.discriminator, **gan.kwargs).to(memory_format=torch.channels_last) if gan else None
+        )
+        self.adversarial = adversarial_loss(gan.mode) if gan else None
+        self.automatic_optimization = gan is None
+        self.batches_seen = 0
+
+    def forward(self, l_norm: Tensor) -> Tensor:
+        return self.predict_ab(l_norm)
+
+    def predict_ab(self, l_norm: Tensor) -> Tensor:
+        """Normalized ab, whatever the generator's raw output (classification heads decode logits)."""
+        return predict_ab(self.generator, l_norm)
+
+    def reconstruction_loss(self, l_norm: Tensor, ab: Tensor) -> tuple[Tensor, Tensor | None]:
+        """The generator's own objective, plus its ab prediction when the objective produced one."""
+        if self.recipe.loss == CLASSIFICATION:
+            return self.generator.classification_loss(l_norm, ab), None  # type: ignore[operator]
+        pred = self.generator(l_norm).float()
+        return REGRESSION_LOSSES[self.recipe.loss](pred, ab), pred
+
+    def training_step(self, batch: Tensor, batch_idx: int) -> Tensor:
+        self.batches_seen += 1
+        l_norm, ab = to_model_space(batch)
+        if self.discriminator is None:
+            loss, _ = self.reconstruction_loss(l_norm, ab)
+            self.log("train/loss", loss, prog_bar=True)
+            return loss
+        return self._gan_step(l_norm, ab)
+
+    def _gan_step(self, l_norm: Tensor, ab: Tensor) -> Tensor:
+        """``d_steps`` discriminator updates, then one generator update (pix2pix: L_rec * lambda + L_adv)."""
+        gan: GanConfig = self.recipe.gan  # type: ignore[assignment]
+        assert self.discriminator is not None and self.adversarial is not None
+        opt_g, opt_d = self.optimizers()  # type: ignore[misc]
+        real = torch.cat([l_norm, ab], 1)
+        rec, fake_ab = self.reconstruction_loss(l_norm, ab)
+        assert fake_ab is not None
+        fake = torch.cat([l_norm, fake_ab], 1)
+        for _ in range(gan.d_steps):
+            loss_d = 0.5 * (self.adversarial(self.discriminator(real), 1.0 - gan.label_smoothing)
+                            + self.adversarial(self.discriminator(fake.detach()), 0.0))
+            opt_d.zero_grad()
+            self.manual_backward(loss_d)
+            opt_d.step()
+        self.discriminator.requires_grad_(False)
+        loss_adv = self.adversarial(self.discriminator(fake), 1.0)
+        self.discriminator.requires_grad_(True)
+        loss_g = gan.weight_rec * rec + loss_adv
+        opt_g.zero_grad()
+        self.manual_backward(loss_g)
+        opt_g.step()
+        for scheduler in self.lr_schedulers():  # type: ignore[union-attr]
+            scheduler.step()
+        self.log_dict({"train/loss": loss_g, "train/rec": rec, "train/adv_g": loss_adv, "train/adv_d": loss_d},
+                      prog_bar=True)
+        return loss_g
+
+    def validation_step(self, batch: Tensor, batch_idx: int) -> None:
+        l_norm, ab = to_model_space(batch)
+        pred = self.predict_ab(l_norm).float()
+        self.log("val/l1", F.l1_loss(pred, ab), sync_dist=True)
+        scores = psnr(model_space_to_rgb(l_norm, pred), model_space_to_rgb(l_norm, ab))
+        self.log("val/psnr", scores.mean().float(), prog_bar=True, sync_dist=True)
+
+    def configure_optimizers(self) -> Any:
+        opt, gan = self.recipe.optim, self.recipe.gan
+        encoder = getattr(self.generator, "encoder", None)
+        enc_ids = {id(p) for p in encoder.parameters()} if encoder is not None else set()
+        # Parameter groups may carry extra keys: "encoder" marks the pretrained one.
+        groups = [
+            {"params": [p for p in self.generator.parameters() if id(p) not in enc_ids], "lr": opt.lr,
+             "encoder": False},
+            {"params": [p for p in self.generator.parameters() if id(p) in enc_ids],
+             "lr": opt.lr * opt.encoder_lr_mult, "encoder": True},
+        ]
+        groups = [g for g in groups if g["params"]]
+        opt_g = torch.optim.AdamW(groups, weight_decay=opt.weight_decay,
+                                  betas=tuple(gan.betas) if gan else (0.9, 0.999))
+        # Manual (GAN) optimization counts every optimizer step: G steps = max_steps / (1 + d_steps).
+        total = self.recipe.trainer.max_steps // (1 + gan.d_steps) if gan else self.recipe.trainer.max_steps
+        schedule = warmup_cosine(total, opt.warmup_steps)
+        encoder_schedule = frozen_for(schedule, opt.freeze_encoder_steps)
+        sched_g = torch.optim.lr_scheduler.LambdaLR(
+            opt_g, [encoder_schedule if g["encoder"] else schedule for g in groups])
+        if gan is None:
+            return {"optimizer": opt_g, "lr_scheduler": {"scheduler": sched_g, "interval": "step"}}
+        assert self.discriminator is not None
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=gan.lr, betas=tuple(gan.betas))
+        sched_d = torch.optim.lr_scheduler.LambdaLR(opt_d, schedule)
+        return [opt_g, opt_d], [sched_g, sched_d]
+
+    def on_train_batch_start(self, batch: Tensor, batch_idx: int) -> None:
+        """Reseed from (seed, step, rank): stochastic layers then draw the same numbers after a resume."""
+        torch.manual_seed(self.recipe.trainer.seed * 1_000_003 + self.batches_seen * 7_919 + self.global_rank)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Lightning stores weights, optimizers, schedulers and the step; we add the data position."""
+        checkpoint["batches_seen"] = self.batches_seen
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.batches_seen = checkpoint.get("batches_seen", 0)
