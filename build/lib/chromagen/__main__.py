@@ -1,5 +1,0 @@
-"""``python -m chromagen`` = the ``chromagen`` command (DDP launchers re-run it this way)."""
-
-from chromagen.cli import app
-
-app()

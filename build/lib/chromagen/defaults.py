@@ -1,4 +1,0 @@
-"""Defaults shared by the CLI and the library, in a module light enough for `chromagen --help`."""
-
-DEFAULT_MODEL = "default"
-DEFAULT_SIZE = 192  # working resolution (longer side), chosen on val: see docs/model-card.md

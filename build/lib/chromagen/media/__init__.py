@@ -1,1 +1,0 @@
-"""Media by kind: still images (``image``); animations and videos join as siblings."""
