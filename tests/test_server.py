@@ -313,3 +313,24 @@ def test_page_assets_make_no_external_requests() -> None:
     for path in STATIC.glob("*.*"):
         text = path.read_text(encoding="utf-8")
         assert "http://" not in text and "https://" not in text and "//cdn" not in text, path.name
+
+
+def test_serve_command_builds_the_app_or_fails_with_one_line(tmp_path: Path, random_model_file: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from chromagen.cli import app as cli
+
+    runner = CliRunner()
+    bad = runner.invoke(cli, ["serve", "--study-dir", str(tmp_path / "nope")])
+    assert bad.exit_code == 2 and "error: --study-dir" in bad.output and "Traceback" not in bad.output
+    assert runner.invoke(cli, ["serve", "--model", "no-such-model"]).exit_code == 2
+    assert runner.invoke(cli, ["serve", "--workers", "0"]).exit_code == 2
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda application, **kwargs: started.update(kwargs, app=application))
+    result = runner.invoke(cli, ["serve", "--model", str(random_model_file), "--port", "8123", "--token", "t",
+                                 "--study-db", str(tmp_path / "s.sqlite")])
+    assert result.exit_code == 0, result.output
+    assert (started["host"], started["port"]) == ("127.0.0.1", 8123)
+    assert started["app"].state.settings.token == "t"

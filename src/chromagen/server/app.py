@@ -38,27 +38,33 @@ def _offline_docs(app: FastAPI) -> None:
 
 
 def create_app(settings: Settings = Settings()) -> FastAPI:
-    """Load the catalogue (fails fast on a bad ``--model``), open the study database, wire the routers."""
+    """Load the catalogue (fails fast on a bad ``--model``), open the study database, wire the routers.
+
+    Run it under a lifespan-aware server (uvicorn, ``with TestClient(app)``): requests need what ``lifespan`` builds.
+    """
     catalogue = load_catalogue(settings.model)
-    tmp = Path(tempfile.mkdtemp(prefix="chromagen-serve-"))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        app.state.pool.shutdown()
-        app.state.study.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+        """Worker threads and the temporary folder exist only while serving; stopping removes both."""
+        tmp = Path(tempfile.mkdtemp(prefix="chromagen-serve-"))
+        app.state.tmp = tmp
+        app.state.pool = WorkerPool(settings.workers, settings.capacity)
+        app.state.sessions = SessionStore(tmp / "uploads", settings.sessions)
+        app.state.jobs = JobStore(tmp / "jobs", settings.jobs)
+        try:
+            yield
+        finally:
+            app.state.pool.shutdown()
+            app.state.study.close()
+            shutil.rmtree(tmp, ignore_errors=True)
 
     app = FastAPI(title="chromagen", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Colorize black-and-white photos. Errors are JSON `{\"error\": ...}`; with "
                               "`--token`, send `Authorization: Bearer <token>`.")
     engine = Engine(catalogue, settings.device)
     app.state.settings = settings
-    app.state.tmp = tmp
     app.state.engine = engine
-    app.state.pool = WorkerPool(settings.workers, settings.capacity)
-    app.state.sessions = SessionStore(tmp / "uploads", settings.sessions)
-    app.state.jobs = JobStore(tmp / "jobs", settings.jobs)
     app.state.job_kinds = jobs.job_kinds(engine, settings.size)
     app.state.study = StudyStore(settings.study_db)
     app.state.study_photos = study_photos(settings.study_dir) if settings.study_dir else []
