@@ -99,6 +99,25 @@ def test_colorize_options_change_the_result(client: TestClient) -> None:
     assert abs(pixels(vivid.content) - gray_pixels).max() > 5
 
 
+def _encoded(image: Image.Image, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("image, fmt, out", [
+    (Image.new("L", (1, 1), 90), "PNG", "png"),
+    (Image.fromarray(smooth_color_image()).convert("RGBA"), "PNG", "jpeg"),  # alpha dropped for JPEG
+    (Image.fromarray((smooth_color_image()[..., 0].astype("uint16") * 257)), "PNG", "png"),  # 16-bit gray
+    (Image.fromarray(smooth_color_image()).convert("CMYK"), "JPEG", "png"),
+    (Image.fromarray(smooth_color_image()).convert("P"), "GIF", "webp"),
+])
+def test_odd_but_valid_images_colorize(client: TestClient, image: Image.Image, fmt: str, out: str) -> None:
+    response = _post(client, _encoded(image, fmt), name=f"odd.{fmt.lower()}", format=out)
+    assert response.status_code == 200, response.text
+    assert decoded(response.content).size == image.size
+
+
 @pytest.mark.parametrize("fields, problem", [
     ({"chroma": "9"}, "chroma"), ({"chroma": "x"}, "chroma"), ({"size": "4"}, "size"),
     ({"format": "gif"}, "format"), ({"model": "nope"}, "unknown model 'nope'"),
