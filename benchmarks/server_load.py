@@ -1,7 +1,7 @@
 """Load test of `chromagen serve`: N concurrent clients posting JPEGs for a bounded time, on loopback only.
 
 Usage: python benchmarks/server_load.py [--clients 100] [--duration 60] [--megapixels 1] [--workers 1]
-       [--queue 8] [--model default] [--json results.json]
+       [--queue 4] [--model default] [--json results.json]
 
 Starts the server as its own process on 127.0.0.1 (a free port), waits for one warm-up answer, then runs
 the clients for --duration seconds and stops by itself (requests still open then are abandoned and
@@ -105,7 +105,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
     parser.add_argument("--megapixels", type=float, default=1.0)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--queue", type=int, default=8)
+    parser.add_argument("--queue", type=int, default=4)
     parser.add_argument("--model", default="default")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()

@@ -36,7 +36,7 @@ def serve(
     token: Annotated[Optional[str], typer.Option(envvar="CHROMAGEN_TOKEN", help=(
         "Require 'Authorization: Bearer TOKEN' on the API (page links: /#token=TOKEN)."))] = None,
     workers: Annotated[int, typer.Option(help="Images colorized at once.")] = 1,
-    queue: Annotated[int, typer.Option(help="Requests waiting beyond the running ones before 503.")] = 8,
+    queue: Annotated[int, typer.Option(help="Requests waiting beyond the running ones before 503.")] = 4,
     study_dir: Annotated[Optional[Path], typer.Option(help="Folder of real color photos for the /study page.")]
     = None,
     study_db: Annotated[Path, typer.Option(help="SQLite file keeping the study's answers.")]

@@ -17,7 +17,7 @@ class Settings:
     max_pixels: int = 50_000_000  # decoded size guard: a small PNG can expand to gigabytes
     token: str | None = None
     workers: int = 1  # concurrent inferences (each uses every core through torch/onnxruntime threads)
-    queue: int = 8  # requests admitted beyond the running ones before answering 503
+    queue: int = 4  # requests admitted beyond the running ones before answering 503
     study_dir: Path | None = None
     study_db: Path = Path("chromagen-study.sqlite")
     sessions: int = 32  # page uploads whose predicted colors stay cached for the sliders

@@ -3,7 +3,7 @@
 import hashlib
 import random
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from chromagen.media.image import load_image, save_image
 from chromagen.server.deps import admission, require_token
 from chromagen.server.errors import ApiError
-from chromagen.server.study import Trial, draw, study_photos
+from chromagen.server.study import Trial, draw
 
 router = APIRouter(prefix="/api/v1/study", tags=["study"], dependencies=[Depends(require_token)])
 _rng = random.SystemRandom()
