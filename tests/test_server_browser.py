@@ -20,6 +20,7 @@ if not browser_available() and os.environ.get("CHROMAGEN_REQUIRE_BROWSER") != "1
     pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)",
                 allow_module_level=True)
 
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -99,3 +100,24 @@ def test_study_page_records_an_answer(site: tuple[str, Path], driver: "object") 
     _wait_for(driver, "document.getElementById('results').dataset.answers === '1'")
     assert "judged real" in driver.find_element(By.ID, "results").text or "Fooled rate" in driver.find_element(By.ID, "results").text
     assert "that one was" in driver.find_element(By.ID, "status").text
+
+
+def test_every_control_is_reachable_by_tab_and_fits_a_phone(site: tuple[str, Path], driver: "object",
+                                                          tmp_path: Path) -> None:
+    photo = tmp_path / "street.png"
+    Image.fromarray(smooth_color_image(300, 400)).save(photo)
+    driver.set_window_size(390, 844)  # a phone in portrait
+    try:
+        driver.get(site[0] + "/")
+        driver.find_element(By.ID, "file").send_keys(str(photo))
+        _wait_for(driver, "document.body.dataset.state === 'ready'")
+        assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+        reached = set()
+        for _ in range(25):
+            ActionChains(driver).send_keys(Keys.TAB).perform()  # to the page, like a keyboard
+            reached.add(driver.switch_to.active_element.get_attribute("id") or
+                        driver.switch_to.active_element.get_attribute("aria-label"))
+        assert {"file", "split", "chroma", "model", "format", "download"} <= reached
+        assert any(name and name.startswith("Colorize the example") for name in reached)
+    finally:
+        driver.set_window_size(1100, 1000)
