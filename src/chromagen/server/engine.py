@@ -49,12 +49,12 @@ class Engine:
 
     def predict(self, image: LoadedImage, name: str, size: int) -> np.ndarray:
         """Predicted ab (2, h, w) at the working resolution, gain 1."""
-        return self.colorizer(name, size).predict_ab([image])[0]
+        return self.colorizer(name, size).predict_ab([image.pixels])[0]
 
     def render(self, image: LoadedImage, ab: np.ndarray, name: str, size: int, chroma: float | None) -> np.ndarray:
         """Full-resolution RGB from a kept prediction; ``chroma`` None uses the model's calibrated gain."""
         gain = self.model(name).chroma if chroma is None else chroma
-        return self.colorizer(name, size).recombine(image, ab * np.float32(gain))
+        return self.colorizer(name, size).recombine(image.pixels, ab * np.float32(gain))
 
     def colorize(self, image: LoadedImage, name: str, size: int, chroma: float | None) -> np.ndarray:
         return self.render(image, self.predict(image, name, size), name, size, chroma)
