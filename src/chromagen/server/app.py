@@ -42,7 +42,7 @@ def create_app(settings: Settings = Settings()) -> FastAPI:
 
     Run it under a lifespan-aware server (uvicorn, ``with TestClient(app)``): requests need what ``lifespan`` builds.
     """
-    catalogue = load_catalogue(settings.model)
+    catalogue = load_catalogue(settings.model, settings.device)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
