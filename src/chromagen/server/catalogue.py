@@ -6,6 +6,7 @@ file, so loading every offered model once at startup also refuses a broken one b
 """
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,9 @@ class ModelInfo:
                 "description": self.description, "figures": self.figures}
 
 
+@lru_cache(maxsize=32)
 def _gain(source: str, device: str) -> float:
+    """Loaded once per process (apps built again, as tests do, reuse it)."""
     return Colorizer.from_pretrained(source, device=device).chroma
 
 
@@ -40,7 +43,8 @@ def load_catalogue(default: str, device: str) -> dict[str, ModelInfo]:
     models: dict[str, ModelInfo] = {}
     if default not in {entry.name for entry in entries}:
         name = Path(default).stem
-        models[name] = ModelInfo(name, default, _gain(default, device), description=f"weights file {Path(default).name}")
+        models[name] = ModelInfo(name, default, _gain(default, device),
+                                 description=f"weights file {Path(default).name}")
     for entry in sorted(entries, key=lambda e: e.name != default):
         models[entry.name] = ModelInfo(entry.name, entry.name, _gain(entry.name, device), entry.architecture,
                                        entry.description, {"val": entry.val} if entry.val else {})
