@@ -29,13 +29,14 @@ def main() -> None:
     parser.add_argument("--split", type=int, default=35, help="before/after slider position (percent)")
     parser.add_argument("--chroma", type=float, default=1.5, help="saturation slider value")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, live_server(create_app(Settings(study_db=Path(tmp) / "s.sqlite"))) as url:
+    with tempfile.TemporaryDirectory() as tmp, live_server(create_app(Settings(study_db=Path(tmp) / "s.db"))) as url:
         driver = headless_chromium(Path(tmp), width=900, height=1250)
         try:
             driver.get(url + "/")
             WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#gallery button"))
             driver.find_element(By.CSS_SELECTOR, f"#gallery button[aria-label$='{args.example}']").click()
-            WebDriverWait(driver, 120).until(lambda d: d.execute_script("return document.body.dataset.state === 'ready'"))
+            ready = "return document.body.dataset.state === 'ready'"
+            WebDriverWait(driver, 120).until(lambda d: d.execute_script(ready))
             driver.execute_script(f"const s = document.getElementById('split'); s.value = {args.split};"
                                   "s.dispatchEvent(new Event('input'));"
                                   f"const c = document.getElementById('chroma'); c.value = {args.chroma};"

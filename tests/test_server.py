@@ -51,7 +51,8 @@ def _post(client: TestClient, data: bytes = b"", name: str = "photo.jpg", route:
 def _leftovers(client: TestClient) -> list[Path]:
     """Files left in the server's temporary folder outside the kept uploads, jobs and study cache."""
     tmp = client.app.state.tmp
-    return [p for p in tmp.rglob("*") if p.is_file() and p.relative_to(tmp).parts[0] not in ("uploads", "jobs", "study")]
+    kept = ("uploads", "jobs", "study")
+    return [p for p in tmp.rglob("*") if p.is_file() and p.relative_to(tmp).parts[0] not in kept]
 
 
 def test_healthz_and_page_and_docs_need_no_token(settings: Settings) -> None:
@@ -67,8 +68,8 @@ def test_healthz_and_page_and_docs_need_no_token(settings: Settings) -> None:
 
 def test_models_lists_the_default_first_with_its_card(client: TestClient) -> None:
     models = client.get("/api/v1/models").json()
-    assert models[0] == {"name": "random", "architecture": "", "chroma": 1.0, "description": "weights file random.safetensors",
-                         "figures": {}}
+    assert models[0] == {"name": "random", "architecture": "", "chroma": 1.0,
+                         "description": "weights file random.safetensors", "figures": {}}
     default = next(m for m in models if m["name"] == "default")
     assert default["architecture"] and default["chroma"] > 0 and default["description"]
     assert default["figures"]["val"]["psnr"] > 0
@@ -129,7 +130,8 @@ def test_bad_options_are_422_json(client: TestClient, fields: dict[str, str], pr
     assert response.status_code == 422 and problem in response.json()["error"]
 
 
-@pytest.mark.parametrize("data, name", [(b"meeting notes\n", "notes.txt"), (b"\xff\xd8\xff\xe0" + b"\0" * 64, "cut.jpg")])
+@pytest.mark.parametrize("data, name", [(b"meeting notes\n", "notes.txt"),
+                                        (b"\xff\xd8\xff\xe0" + b"\0" * 64, "cut.jpg")])
 def test_not_an_image_is_415_naming_the_file(client: TestClient, data: bytes, name: str) -> None:
     response = _post(client, data, name=name)
     assert response.status_code == 415
@@ -348,6 +350,9 @@ def test_serve_command_builds_the_app_or_fails_with_one_line(tmp_path: Path, ran
     assert bad.exit_code == 2 and "error: --study-dir" in bad.output and "Traceback" not in bad.output
     assert runner.invoke(cli, ["serve", "--model", "no-such-model"]).exit_code == 2
     assert runner.invoke(cli, ["serve", "--workers", "0"]).exit_code == 2
+    (tmp_path / "db").mkdir()
+    unusable = runner.invoke(cli, ["serve", "--model", str(random_model_file), "--study-db", str(tmp_path / "db")])
+    assert unusable.exit_code == 2 and "cannot open the study database" in unusable.output
     started = {}
     monkeypatch.setattr(uvicorn, "run", lambda application, **kwargs: started.update(kwargs, app=application))
     result = runner.invoke(cli, ["serve", "--model", str(random_model_file), "--port", "8123", "--token", "t",

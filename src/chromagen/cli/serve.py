@@ -10,24 +10,13 @@ from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE
 from chromagen.errors import ChromagenError
 
 
-def _server_modules() -> tuple[object, object]:
-    """uvicorn and the app factory, or one line naming the extra to install."""
-    try:
-        import uvicorn
-
-        from chromagen.server import Settings, create_app
-    except ImportError as exc:
-        raise ChromagenError(f"chromagen serve needs the server extra ({exc.name} is missing): "
-                             "pip install 'chromagen[server]'") from exc
-    return uvicorn, (Settings, create_app)
-
-
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 exposes it to the network).")]
     = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    model: Annotated[str, typer.Option(help="Default model: bundled name or .safetensors/.ckpt file.")]
+    model: Annotated[str, typer.Option(
+        help="Default model: bundled name or weights file (.onnx, .safetensors, .ckpt).")]
     = DEFAULT_MODEL,
     size: Annotated[int, typer.Option(help="Default working resolution (longer side, px).")] = DEFAULT_SIZE,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
@@ -45,17 +34,24 @@ def serve(
 ) -> None:
     """Serve the web page (/), the study (/study) and the REST API (/api/v1, docs at /docs)."""
     try:
-        if workers < 1 or queue < 0:
-            raise ChromagenError("--workers must be at least 1 and --queue at least 0")
+        if workers < 1 or queue < 0 or max_upload_mb <= 0 or max_pixels < 1:
+            raise ChromagenError("--workers and --max-pixels must be at least 1, --queue at least 0, "
+                                 "--max-upload-mb above 0")
         if study_dir is not None and not study_dir.is_dir():
             raise ChromagenError(f"--study-dir {study_dir}: no such folder")
-        uvicorn, (settings_cls, create_app) = _server_modules()
-        settings = settings_cls(model=model, device=device, size=size, max_upload_mb=max_upload_mb,  # type: ignore[operator]
-                                max_pixels=max_pixels, token=token, workers=workers, queue=queue,
-                                study_dir=study_dir, study_db=study_db)
-        application = create_app(settings)  # type: ignore[operator]
+        try:
+            import uvicorn
+
+            from chromagen.server import Settings, create_app
+        except ImportError as exc:
+            raise ChromagenError(f"chromagen serve needs the server extra ({exc.name} is missing): "
+                                 "pip install 'chromagen[server]'") from exc
+        settings = Settings(model=model, device=device, size=size, max_upload_mb=max_upload_mb,
+                            max_pixels=max_pixels, token=token, workers=workers, queue=queue,
+                            study_dir=study_dir, study_db=study_db)
+        application = create_app(settings)
     except ChromagenError as exc:
         _fail(debug, str(exc))
         raise typer.Exit(USAGE_ERROR) from None
     err.print(f"chromagen serving on http://{host}:{port}/ (API docs: /docs); Ctrl+C stops", highlight=False)
-    uvicorn.run(application, host=host, port=port, log_level="info" if debug else "warning")  # type: ignore[attr-defined]
+    uvicorn.run(application, host=host, port=port, log_level="info" if debug else "warning")

@@ -30,6 +30,11 @@ class Engine:
         self._colorizers: OrderedDict[tuple[str, int], Colorizer] = OrderedDict()
         self._lock = threading.Lock()
 
+    @property
+    def default(self) -> str:
+        """The server's model: the catalogue's first."""
+        return next(iter(self.catalogue))
+
     def model(self, name: str) -> ModelInfo:
         if name not in self.catalogue:
             raise ChromagenError(f"unknown model {name!r}; this server offers {', '.join(self.catalogue)}")

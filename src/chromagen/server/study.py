@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from chromagen.errors import ChromagenError
 from chromagen.media.image import is_image_file
 
 SCHEMA = """
@@ -46,9 +47,12 @@ class StudyStore:
     """Trials and answers in one SQLite file (one connection, serialized: the traffic is human-paced)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.executescript(SCHEMA)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise ChromagenError(f"--study-db {path}: cannot open the study database ({exc})") from exc
         self._lock = threading.Lock()
 
     def new_trial(self, photo: str, real: bool) -> Trial:

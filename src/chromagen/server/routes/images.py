@@ -1,5 +1,6 @@
 """Colorizing images: one-shot ``POST /api/v1/colorize``, and the page's kept uploads for fast sliders."""
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -19,6 +20,8 @@ router = APIRouter(prefix="/api/v1", tags=["images"], dependencies=[Depends(requ
 
 Format = Literal["png", "jpeg", "webp"]
 MIN_SIZE, MAX_SIZE = 16, 1024
+IMAGE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {t: {} for t in MEDIA_TYPES.values()}, "description": "The colorized image."}}
 
 
 class ColorizeOptions(BaseModel):
@@ -40,7 +43,7 @@ def _options(upload: Upload, settings_size: int) -> ColorizeOptions:
 
 
 def _image_response(data: bytes, fmt: str, filename: str) -> Response:
-    stem = Path(filename).stem or "image"
+    stem = re.sub(r"[^\w.-]", "_", Path(filename).stem) or "image"  # the client's name, made header-safe
     ext = "jpg" if fmt == "jpeg" else fmt
     return Response(data, media_type=MEDIA_TYPES[fmt],
                     headers={"Content-Disposition": f'inline; filename="{stem}-color.{ext}"'})
@@ -49,13 +52,13 @@ def _image_response(data: bytes, fmt: str, filename: str) -> Response:
 def _colorize_upload(request: Request, upload: Upload, options: ColorizeOptions, fmt: str) -> bytes:
     settings, engine = request.app.state.settings, request.app.state.engine
     image = open_image(upload.path, upload.filename, settings.max_pixels)
-    rgb = engine.colorize(image, options.model or next(iter(engine.catalogue)), options.size, options.chroma)
+    rgb = engine.colorize(image, options.model or engine.default, options.size, options.chroma)
     return encode(rgb, image, fmt, upload.path.parent)
 
 
 @router.post("/colorize", openapi_extra=form_schema(FIELD, ColorizeOptions.model_json_schema()["properties"]),
              response_class=Response, dependencies=[Depends(check_content_length), Depends(admission)],
-             responses={200: {"content": {t: {} for t in MEDIA_TYPES.values()}, "description": "The colorized image."}})
+             responses=IMAGE_RESPONSE)
 async def colorize(request: Request, upload: Annotated[Upload, Depends(receive_upload)]) -> Response:
     """Colorize one image: same width and height, metadata kept as the CLI keeps it."""
     options = _options(upload, request.app.state.settings.size)
@@ -79,7 +82,7 @@ def _start_session(request: Request, upload: Upload, model: str, size: int) -> S
 async def create_upload(request: Request, upload: Annotated[Upload, Depends(receive_upload)]) -> dict[str, Any]:
     """Keep an image on the server (the page's flow): later renders only change model, gain or format."""
     engine = request.app.state.engine
-    model = next(iter(engine.catalogue))
+    model = engine.default
     size = request.app.state.settings.size
     session = await request.app.state.pool.run(_start_session, request, upload, model, size)
     width, height = session.size
@@ -100,7 +103,7 @@ def _render_session(request: Request, session: Session, model: str, size: int, c
 
 
 @router.get("/uploads/{upload_id}/colorized", response_class=Response, dependencies=[Depends(admission)],
-            responses={200: {"content": {t: {} for t in MEDIA_TYPES.values()}, "description": "The colorized image."}})
+            responses=IMAGE_RESPONSE)
 async def render_upload(
     request: Request, upload_id: str,
     model: Annotated[str | None, Query(description="Model name (default: the server's).")] = None,
@@ -111,7 +114,7 @@ async def render_upload(
     """A kept upload colorized with these options; a new gain reuses the kept prediction."""
     session = request.app.state.sessions.get(upload_id)
     engine: Engine = request.app.state.engine
-    name = engine.model(model).name if model else next(iter(engine.catalogue))
+    name = engine.model(model).name if model else engine.default
     fmt = output_format(format, session.path)
     data = await request.app.state.pool.run(_render_session, request, session, name,
                                             size or request.app.state.settings.size, chroma, fmt)

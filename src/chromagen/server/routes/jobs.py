@@ -22,7 +22,7 @@ def image_kind(engine: Engine, size: int) -> JobKind:
     def run(src: Path, dst: Path, progress: Progress) -> None:
         image = load_image(src)
         progress(0.2)
-        rgb = engine.colorize(image, next(iter(engine.catalogue)), size, None)
+        rgb = engine.colorize(image, engine.default, size, None)
         progress(0.9)
         save_image(rgb, dst, alpha=image.alpha, meta=image.meta)
     return JobKind("image", frozenset(IMAGE_EXTENSIONS), lambda _: ".png", run)
@@ -41,7 +41,8 @@ def _kind_for(request: Request, filename: str) -> JobKind:
         if suffix in kind.extensions:
             return kind
     offered = "; ".join(f"{k.name} ({' '.join(sorted(k.extensions))})" for k in kinds.values())
-    raise ApiError(415, f"{filename}: no job kind takes {suffix or 'files without an extension'}; this server runs {offered}")
+    what = suffix or "files without an extension"
+    raise ApiError(415, f"{filename}: no job kind takes {what}; this server runs {offered}")
 
 
 @router.post("", status_code=202, openapi_extra=form_schema(FILE_FIELD), dependencies=[Depends(check_content_length)])

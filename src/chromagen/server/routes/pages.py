@@ -26,7 +26,7 @@ async def study_page() -> FileResponse:
 @router.get("/healthz", tags=["meta"])
 async def healthz(request: Request) -> dict[str, Any]:
     """Liveness: the version and the default model (no auth, no inference)."""
-    return {"status": "ok", "version": __version__, "model": next(iter(request.app.state.engine.catalogue))}
+    return {"status": "ok", "version": __version__, "model": request.app.state.engine.default}
 
 
 @router.get("/api/v1/models", tags=["meta"], dependencies=[Depends(require_token)])

@@ -47,7 +47,7 @@ def _render(request: Request, trial: Trial) -> Path:
     if not target.exists():
         image = load_image(folder / trial.photo)
         engine = request.app.state.engine
-        name = next(iter(engine.catalogue))
+        name = engine.default
         pixels = image.pixels if trial.real else engine.colorize(image, name, request.app.state.settings.size, None)
         save_image(pixels, target, overwrite=True, quality=90)
     return target
