@@ -308,7 +308,7 @@ def test_job_runs_in_the_background_and_downloads(client: TestClient) -> None:
 
 def test_job_errors(client: TestClient) -> None:
     unknown = _post(client, b"data", name="notes.txt", route="/api/v1/jobs", field="file")
-    assert unknown.status_code == 415 and "no job kind takes .txt" in unknown.json()["error"]
+    assert unknown.status_code == 415 and "notes.txt: no job kind takes this file" in unknown.json()["error"]
     broken = _post(client, b"not a jpeg", name="broken.jpg", route="/api/v1/jobs", field="file").json()
     job = _wait(client, broken["id"])
     assert job["status"] == "failed" and job["error"].startswith("broken.jpg: ")

@@ -1,7 +1,8 @@
 """Long work in the background: submit a file, poll its progress, download the result.
 
-A job kind is a function ``run(src, dst, progress)`` that writes ``dst`` and reports progress in [0, 1];
-still images are one kind, and video or animation colorizers plug in as more kinds.
+A job kind says which uploads it takes and has a function ``run(src, dst, progress)`` that writes ``dst``
+and reports progress in [0, 1]; still images are one kind, and video or animation colorizers plug in as
+more kinds (the first kind that accepts a file runs it).
 """
 
 import shutil
@@ -24,10 +25,11 @@ Status = Literal["queued", "running", "done", "failed"]
 
 @dataclass(frozen=True)
 class JobKind:
-    """Which uploads a kind takes (by extension) and how it turns one into its output."""
+    """Which uploads a kind takes and how it turns one into its output."""
 
     name: str
-    extensions: frozenset[str]
+    takes: str  # for people: what files this kind accepts
+    accepts: Callable[[Path], bool]  # the upload on disk, named with the client's extension
     output_suffix: Callable[[Path], str]  # src -> suffix of the result file
     run: Runner
 

@@ -25,7 +25,8 @@ def image_kind(engine: Engine, size: int) -> JobKind:
         rgb = engine.colorize(image, engine.default, size, None)
         progress(0.9)
         save_image(rgb, dst, alpha=image.alpha, meta=image.meta)
-    return JobKind("image", frozenset(IMAGE_EXTENSIONS), lambda _: ".png", run)
+    takes = "images (" + " ".join(sorted(IMAGE_EXTENSIONS)) + ")"
+    return JobKind("image", takes, lambda src: src.suffix.lower() in IMAGE_EXTENSIONS, lambda _: ".png", run)
 
 
 def job_kinds(engine: Engine, size: int) -> dict[str, JobKind]:
@@ -34,15 +35,13 @@ def job_kinds(engine: Engine, size: int) -> dict[str, JobKind]:
     return {kind.name: kind for kind in kinds}
 
 
-def _kind_for(request: Request, filename: str) -> JobKind:
-    suffix = Path(filename).suffix.lower()
+def _kind_for(request: Request, path: Path, filename: str) -> JobKind:
     kinds: dict[str, JobKind] = request.app.state.job_kinds
     for kind in kinds.values():
-        if suffix in kind.extensions:
+        if kind.accepts(path):
             return kind
-    offered = "; ".join(f"{k.name} ({' '.join(sorted(k.extensions))})" for k in kinds.values())
-    what = suffix or "files without an extension"
-    raise ApiError(415, f"{filename}: no job kind takes {what}; this server runs {offered}")
+    offered = "; ".join(kind.takes for kind in kinds.values())
+    raise ApiError(415, f"{filename}: no job kind takes this file; this server runs jobs on {offered}")
 
 
 @router.post("", status_code=202, openapi_extra=form_schema(FILE_FIELD), dependencies=[Depends(check_content_length)])
@@ -55,7 +54,7 @@ async def submit(request: Request, response: Response) -> dict[str, Any]:
                        {"Retry-After": str(pool.retry_after())})
     try:
         async with received(request, FILE_FIELD) as upload:
-            kind = _kind_for(request, upload.filename)
+            kind = _kind_for(request, upload.path, upload.filename)
             job = request.app.state.jobs.create(kind.name, upload.path, upload.filename)
     except BaseException:
         pool.release()
