@@ -27,7 +27,7 @@ METRICS = ("psnr", "lpips", "colorfulness")
 def sweep(model: str, data: Path, gains: list[float], size: int, working_size: int,
           limit: int | None) -> dict[str, object]:
     """Mean PSNR / LPIPS / colorfulness per gain (gain 0 is the gray baseline) and the truth's colorfulness."""
-    colorizer = Colorizer.from_pretrained(model, device="cpu", size=working_size, chroma=1.0)
+    colorizer = Colorizer.from_pretrained(model, device="cpu", size=working_size, chroma=1.0, backend="torch")
     protocol = Protocol(size=size, working_size=working_size, limit=limit)
     sums = {g: dict.fromkeys(METRICS, 0.0) for g in [0.0, *gains]}
     truth_cf, count = 0.0, 0

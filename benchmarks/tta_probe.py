@@ -38,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     protocol = Protocol(limit=args.limit)
-    colorizers = {s: Colorizer.from_pretrained(args.model, device="cpu", size=s, chroma=1.0) for s in args.sizes}
+    colorizers = {s: Colorizer.from_pretrained(args.model, device="cpu", size=s, chroma=1.0, backend="torch") for s in args.sizes}
     sums: dict[str, list[float]] = {}
     count = 0
     for _, truth in protocol_batches(list_images(args.data, args.limit), protocol):

@@ -49,3 +49,11 @@ def random_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def shared_data_enabled() -> bool:
     """Opt-in tests that read ../shared/data (slow, not in CI)."""
     return os.environ.get("CHROMAGEN_SHARED_DATA") == "1" and (SHARED / "data").is_dir()
+
+
+@pytest.fixture(scope="session")
+def random_onnx_file(random_model_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The random model exported to ONNX once per session (the export takes tens of seconds)."""
+    from chromagen.export import export_weights
+
+    return export_weights(random_model_file, tmp_path_factory.mktemp("onnx") / "random.onnx")

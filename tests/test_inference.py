@@ -1,14 +1,17 @@
-"""Colorizer: exact output size, full-resolution lightness, determinism, batching, devices."""
+"""Colorizer: exact output size and dtype, full-resolution lightness, input validation, banded memory."""
 
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
+from chromagen.backends.torch_backend import TorchBackend, resolve_device
 from chromagen.color import gray_rgb, rgb_to_lab
 from chromagen.errors import ChromagenError
-from chromagen.inference import Colorizer, resolve_device, working_shape
+from chromagen.inference import BAND_PIXELS, MAX_SIZE, Colorizer, working_shape
 from tests.conftest import smooth_color_image
 
 
@@ -17,16 +20,95 @@ def colorizer(random_model_file: Path) -> Colorizer:
     return Colorizer.from_pretrained(str(random_model_file), device="cpu", size=64)
 
 
+@pytest.fixture(scope="module", params=["torch", "onnx"])
+def either(request: pytest.FixtureRequest, random_model_file: Path) -> Colorizer:
+    """The same random model on each backend."""
+    model = random_model_file if request.param == "torch" else request.getfixturevalue("random_onnx_file")
+    return Colorizer.from_pretrained(str(model), device="cpu", size=64, backend=request.param)
+
+
 def _lightness(rgb: np.ndarray) -> np.ndarray:
     return rgb_to_lab(torch.from_numpy(rgb).permute(2, 0, 1)[None])[0, 0].numpy()
 
 
-def test_output_keeps_size_and_full_resolution_lightness(colorizer: Colorizer) -> None:
+def test_output_keeps_size_and_full_resolution_lightness(either: Colorizer) -> None:
     rgb = smooth_color_image(97, 203).astype(np.float32) / 255
-    out = colorizer.colorize(rgb)
-    assert out.shape == rgb.shape
+    out = either.colorize(rgb)
+    assert out.shape == rgb.shape and out.dtype == np.float32
     # Lightness comes from the input, not from the low-resolution prediction (clipping aside).
     assert np.median(np.abs(_lightness(out) - _lightness(rgb))) < 0.5
+
+
+@pytest.mark.parametrize("kind", ["rgb8", "gray8", "rgb16", "float"])
+def test_bands_give_the_untiled_result(either: Colorizer, kind: str) -> None:
+    rgb = smooth_color_image(150, 173, seed=3)
+    image = {"rgb8": rgb, "gray8": rgb[..., 1], "rgb16": rgb.astype(np.uint16) * 257 + 11,
+             "float": rgb.astype(np.float64) / 255}[kind]
+    whole = either.colorize(image)
+    either.band_pixels = 173 * 7  # 7-row bands, the last one shorter
+    # torch computes the tails of its vectorized loops with scalar code, so a float32 may move by an ulp
+    # with the band's shape; ONNX Runtime and every integer output are bit-identical.
+    tolerance = 1e-6 if either.backend.name == "torch" and kind == "float" else 0.0
+    try:
+        assert np.abs(either.colorize(image) - whole.astype(np.float64)).max() <= tolerance
+    finally:
+        either.band_pixels = BAND_PIXELS
+
+
+def test_returns_the_input_dtype(colorizer: Colorizer) -> None:
+    rgb = smooth_color_image(40, 56)
+    out8, out16, outf = (colorizer.colorize(a) for a in (rgb, rgb.astype(np.uint16) * 257, rgb / 255.0))
+    assert (out8.dtype, out16.dtype, outf.dtype) == (np.uint8, np.uint16, np.float32)
+    assert np.abs(out16 / 257.0 - out8).max() <= 1
+    assert np.abs(outf * 255 - out8).max() <= 1
+
+
+def test_accepts_pil_gray_and_rgba(colorizer: Colorizer) -> None:
+    rgb = smooth_color_image(40, 56)
+    gray = np.asarray(Image.fromarray(rgb).convert("L"))
+    expected = colorizer.colorize(np.repeat(gray[..., None], 3, axis=2))
+    rgba = np.dstack([np.repeat(gray[..., None], 3, axis=2), np.full(gray.shape, 7, np.uint8)])
+    for image in (gray, Image.fromarray(gray), Image.fromarray(rgba, "RGBA"), rgba, gray[..., None]):
+        assert np.array_equal(colorizer.colorize(image), expected)
+    sixteen = Image.fromarray(gray.astype(np.uint16) * 257)
+    assert colorizer.colorize(sixteen).dtype == np.uint16
+
+
+@pytest.mark.parametrize(("image", "message"), [
+    (np.full((8, 8, 3), np.nan, np.float32), "NaN or infinite"),
+    (np.array([[0.0, np.inf]]), "NaN or infinite"),
+    (np.full((8, 8), 255.0), r"\[0, 1\].*divide 0..255"),
+    (np.full((8, 8), -0.5, np.float32), r"\[0, 1\]"),
+    (np.zeros((8, 8), np.int32), "dtype int32"),
+    (np.zeros((8, 8), bool), "dtype bool"),
+    (np.zeros((8, 8, 2), np.uint8), "shape"),
+    (np.zeros((2, 8, 8, 3), np.uint8), "shape"),
+    (np.zeros((0, 8, 3), np.uint8), "empty"),
+    ([[0, 1]], "numpy array"),
+])
+def test_rejects_bad_input_with_a_clear_error(colorizer: Colorizer, image: object, message: str) -> None:
+    with pytest.raises(ChromagenError, match=message):
+        colorizer.colorize(image)
+
+
+def test_never_predicts_above_the_input_resolution(random_model_file: Path) -> None:
+    big = Colorizer.from_pretrained(str(random_model_file), device="cpu", size=MAX_SIZE)
+    assert big.predict_ab([smooth_color_image(40, 50)]).shape == (1, 2, 40, 50)
+    for size in (MAX_SIZE + 1, 16):
+        with pytest.raises(ChromagenError, match="--size must be between"):
+            Colorizer.from_pretrained(str(random_model_file), device="cpu", size=size)
+
+
+def test_predict_ab_then_recombine_is_colorize(colorizer: Colorizer) -> None:
+    image = smooth_color_image(70, 90, seed=2)
+    ab = colorizer.predict_ab([image])
+    assert ab.shape == (1, 2, *working_shape(70, 90, colorizer.size)) and ab.dtype == np.float32
+    assert np.array_equal(colorizer.recombine(image, ab), colorizer.colorize(image))
+
+
+def test_hints_need_a_hint_aware_model(colorizer: Colorizer) -> None:
+    with pytest.raises(ChromagenError, match="does not take color hints"):
+        colorizer.colorize(smooth_color_image(40, 40), hints=[object()])  # type: ignore[list-item]
 
 
 def test_deterministic(colorizer: Colorizer) -> None:
@@ -49,9 +131,22 @@ def test_color_input_is_reduced_to_lightness(colorizer: Colorizer) -> None:
     assert np.allclose(colorizer.colorize(rgb), colorizer.colorize(gray), atol=2e-3)
 
 
-def test_working_shape_keeps_aspect() -> None:
+def test_full_resolution_work_is_a_few_bytes_per_pixel(colorizer: Colorizer) -> None:
+    """uint8 in, uint8 out: 3 + 3 bytes a pixel, plus 4 for the kept lightness and one band of floats."""
+    image = np.repeat(smooth_color_image(30, 40)[:, :, :1], 3, axis=2)
+    image = np.ascontiguousarray(np.tile(image, (60, 60, 1)))  # 1800 x 2400 = 4.3 Mpx
+    colorizer.colorize(image[:64, :64])
+    tracemalloc.start()
+    colorizer.colorize(image)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 8 * image.shape[0] * image.shape[1] + 80 * 2**20
+
+
+def test_working_shape_keeps_aspect_and_the_input_resolution() -> None:
     assert working_shape(768, 1024, 256) == (192, 256)
-    assert working_shape(10, 4000, 256) == (8, 256)
+    assert working_shape(100, 150, 256) == (100, 150)
+    assert working_shape(10, 4000, 256) == (32, 256)
 
 
 def test_bad_options() -> None:
@@ -87,4 +182,4 @@ def test_chroma_comes_from_the_weights_file_unless_given(tmp_path: Path) -> None
         Colorizer.from_pretrained(str(broken), device="cpu")
     for bad in (-0.5, 9.0, float("nan")):
         with pytest.raises(ChromagenError, match="--chroma"):
-            Colorizer(model, torch.device("cpu"), chroma=bad)
+            Colorizer(TorchBackend(model, torch.device("cpu")), chroma=bad)

@@ -62,3 +62,21 @@ def gray_lab(lightness: Tensor) -> Tensor:
 def gray_rgb(rgb: Tensor) -> Tensor:
     """The CIELAB lightness of an sRGB batch rendered back as neutral gray sRGB (ab = 0)."""
     return lab_to_rgb(gray_lab(rgb_to_lab(rgb)[:, :1]))
+
+
+# The three steps of the Colorizer's pipeline that touch color. They are exported as ONNX graphs
+# (chromagen.export.export_color_graphs) so the torch-free runtime runs this very code, not a copy.
+
+def encode_lightness(rgb: Tensor) -> Tensor:
+    """sRGB batch (N, 3, H, W) in [0, 1] -> normalized L (N, 1, H, W): the network's input scale."""
+    return normalize_l(rgb_to_lab(rgb)[:, :1])
+
+
+def ab_from_model(ab_norm: Tensor, chroma: Tensor) -> Tensor:
+    """A network's normalized ab -> ab in Lab units with the saturation gain ``chroma`` (a 0-d tensor)."""
+    return denormalize_ab(ab_norm) * chroma
+
+
+def decode_lab(l_norm: Tensor, ab: Tensor) -> Tensor:
+    """Normalized L (N, 1, H, W) and Lab-unit ab (N, 2, H, W) -> sRGB in [0, 1]."""
+    return lab_to_rgb(torch.cat([denormalize_l(l_norm), ab], dim=1))

@@ -1,163 +1,271 @@
 """Colorizer: predict ab at a working resolution, recombine with the full-resolution L.
 
-Color is low-frequency, so the network runs on a downscaled copy (``size`` = longer side) and only its ab
-prediction is upsampled; the original lightness keeps every fine detail and the output keeps the exact
-input size.
+Color is low-frequency, so the network runs on a downscaled copy (``size`` = longer side, never above
+the image's own) and only its ab prediction is upsampled; the original lightness keeps every fine detail
+and the output keeps the exact input size and dtype.
+
+The full-resolution steps (lightness, ab upsampling, recombination) run in horizontal bands of about
+``band_pixels`` pixels, so memory stays a few bytes per pixel beyond the input and output arrays, and the
+result is identical however the image is cut. The network and the color math run on a backend (torch or
+ONNX Runtime, ``chromagen.backends``); everything else here is shared by both.
 
 ``chroma`` scales the predicted ab (a saturation gain). Regression losses pull uncertain colors toward
 gray, so a gain above 1, calibrated on validation photos and stored in the weights file, restores
 vividness at a measured fidelity cost (``benchmarks/chroma_sweep.py``).
 """
 
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
 
-from chromagen.color import denormalize_ab, lab_to_rgb, normalize_l, rgb_to_lab
+from chromagen.backends import Backend, open_backend
 from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE
 from chromagen.errors import ChromagenError
-from chromagen.media.image import LoadedImage
-from chromagen.models.registry import predict_ab
-from chromagen.models.weights import bundled_names, bundled_path, load_generator
+from chromagen.resample import Taps, shrink_height, shrink_width, upsample_rows
 
+if TYPE_CHECKING:
+    from PIL import Image
+    from torch import Tensor
+
+    from chromagen.hints import Hint
 
 MAX_CHROMA = 4.0
+MIN_SIZE, MAX_SIZE = 32, 1024  # --size range: above 1024 px color gains nothing and memory grows fast
+MIN_SIDE = 32  # the networks' coarsest stride: the working image is at least this tall and wide
+BAND_PIXELS = 1 << 18  # pixels per band of full-resolution work (~40 MB of float intermediates)
+_SCALES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+_FLOATS = (np.float16, np.float32, np.float64)
 
 
-def resolve_device(device: str) -> torch.device:
-    """``auto`` picks CUDA when present; asking for CUDA without one is a user error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ChromagenError("--device cuda requested but no CUDA GPU is available")
-    if device not in ("cpu",) and not device.startswith("cuda"):
-        raise ChromagenError(f"unknown device {device!r}; use auto, cpu or cuda")
-    return torch.device(device)
-
-
-def resolve_model_path(model: str) -> Path:
-    """A bundled model name (``default``) or a path to .safetensors / .ckpt."""
-    if model in bundled_names():
-        return bundled_path(model)
-    path = Path(model)
-    if path.is_file():
-        return path
-    raise ChromagenError(f"model {model!r} is neither a bundled model ({', '.join(bundled_names())}) nor a file")
-
-
-def stored_chroma(meta: dict[str, str], path: Path) -> float:
+def stored_chroma(meta: dict[str, str], model: str) -> float:
     """The saturation gain a weights file was calibrated with (``chroma`` metadata; 1.0 when absent)."""
     try:
         return float(meta.get("chroma", "1.0"))
     except ValueError as exc:
-        raise ChromagenError(f"{path}: invalid chroma metadata {meta['chroma']!r}") from exc
+        raise ChromagenError(f"{model}: invalid chroma metadata {meta['chroma']!r}") from exc
 
 
 def working_shape(height: int, width: int, size: int) -> tuple[int, int]:
-    """Scale so the longer side equals ``size``, keeping the aspect ratio (at least 8 px a side)."""
-    scale = size / max(height, width)
-    return max(8, round(height * scale)), max(8, round(width * scale))
+    """Longer side ``size`` (or the image's own, if smaller), aspect kept, each side at least MIN_SIDE."""
+    longest = max(height, width)
+    scale = min(size, longest) / longest
+    return max(MIN_SIDE, round(height * scale)), max(MIN_SIDE, round(width * scale))
+
+
+def _from_pil(image: "Image.Image") -> np.ndarray:
+    """A PIL image as gray or RGB pixels at its native depth (16-bit gray stays uint16; alpha dropped)."""
+    if image.mode.startswith("I;16"):
+        return np.asarray(image).astype(np.uint16)
+    if image.mode == "I":
+        values = np.asarray(image)
+        if values.size and (values.min() < 0 or values.max() > 65535):
+            raise ChromagenError("32-bit integer image values must lie in 0..65535")
+        return values.astype(np.uint16)
+    if image.mode == "F":
+        return np.asarray(image, dtype=np.float32)
+    return np.asarray(image.convert("L" if image.mode in ("1", "L", "LA", "La") else "RGB"))
+
+
+def as_pixels(image: Any) -> np.ndarray:
+    """Validate any supported input -> (H, W) gray or (H, W, 3) RGB, uint8, uint16 or float in [0, 1]."""
+    from PIL import Image
+
+    if isinstance(image, Image.Image):
+        image = _from_pil(image)
+    elif not isinstance(image, np.ndarray):
+        pixels = getattr(image, "pixels", None)  # LoadedImage: native-depth pixels (or float .rgb before them)
+        image = pixels if pixels is not None else getattr(image, "rgb", None)
+        if not isinstance(image, np.ndarray):
+            raise ChromagenError("an image must be a LoadedImage, a PIL image or a numpy array "
+                                 f"(got {type(image).__name__})")
+    if image.dtype not in _SCALES and image.dtype not in _FLOATS:
+        raise ChromagenError(f"image dtype {image.dtype} is not supported; use uint8, uint16 or float in [0, 1]")
+    if image.ndim == 3 and image.shape[2] in (1, 3, 4):
+        image = image[..., 0] if image.shape[2] == 1 else image[..., :3]
+    elif image.ndim != 2:
+        raise ChromagenError(f"image shape {image.shape} is not H x W (gray) or H x W x 3/4 (RGB/RGBA)")
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise ChromagenError(f"image is empty (shape {image.shape})")
+    if image.dtype in _FLOATS:
+        low, high = float(image.min()), float(image.max())  # NaN and inf propagate to these
+        if not (np.isfinite(low) and np.isfinite(high)):
+            raise ChromagenError("image contains NaN or infinite values")
+        if low < 0.0 or high > 1.0:
+            raise ChromagenError(f"float image values must lie in [0, 1] (found {low:g} .. {high:g}); "
+                                 "divide 0..255 data by 255")
+    return image
+
+
+def _to_unit(pixels: np.ndarray) -> np.ndarray:
+    """Any supported pixel dtype -> float32 in [0, 1]."""
+    scale = _SCALES.get(pixels.dtype)
+    return pixels.astype(np.float32) / scale if scale else pixels.astype(np.float32)
+
+
+def _from_unit(rgb: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """float [0, 1] -> the caller's dtype, rounding (truncation would darken by half a level)."""
+    scale = _SCALES.get(dtype)
+    if scale is None:
+        return np.clip(rgb, 0.0, 1.0).astype(np.float32)
+    return np.clip(np.rint(rgb * scale), 0, scale).astype(dtype)
+
+
+def _output_dtype(pixels: np.ndarray) -> np.dtype:
+    return pixels.dtype if pixels.dtype in _SCALES else np.dtype(np.float32)
 
 
 class Colorizer:
-    """A loaded generator plus the resize-predict-recombine recipe around it."""
+    """A backend plus the resize-predict-recombine recipe around it: the one place L becomes color."""
 
-    def __init__(self, model: nn.Module, device: torch.device, size: int = DEFAULT_SIZE, name: str = "",
-                 chroma: float = 1.0) -> None:
-        if size < 16:
-            raise ChromagenError(f"--size must be at least 16 (got {size})")
+    def __init__(self, backend: Backend, size: int = DEFAULT_SIZE, chroma: float = 1.0, name: str = "") -> None:
+        if not MIN_SIZE <= size <= MAX_SIZE:
+            raise ChromagenError(f"--size must be between {MIN_SIZE} and {MAX_SIZE} (got {size})")
         if not 0.0 <= chroma <= MAX_CHROMA:
             raise ChromagenError(f"--chroma must be between 0 and {MAX_CHROMA:g} (got {chroma:g})")
-        self.model = model.to(device).eval()
-        self.device = device
+        self.backend = backend
         self.size = size
-        self.name = name
         self.chroma = chroma
+        self.name = name
+        self.band_pixels = BAND_PIXELS
+        self._luts: dict[np.dtype, np.ndarray] = {}
 
     @classmethod
-    def from_pretrained(cls, model: str = DEFAULT_MODEL, device: str = "auto", size: int = DEFAULT_SIZE,
-                        chroma: float | None = None) -> "Colorizer":
-        """Load a bundled model by name or any chromagen weights file / training checkpoint.
+    def from_pretrained(cls, model: str = DEFAULT_MODEL, *, device: str = "auto", size: int = DEFAULT_SIZE,
+                        chroma: float | None = None, backend: str = "auto", threads: int | None = None
+                        ) -> "Colorizer":
+        """Load a bundled model by name, an exported .onnx file, or chromagen weights / a training checkpoint.
 
         ``chroma`` None uses the gain calibrated into the weights file (1.0 when it has none).
+        ``backend``: ``auto`` (ONNX Runtime on CPU, torch on CUDA), ``torch`` or ``onnx``.
         """
-        path = resolve_model_path(model)
-        generator, meta = load_generator(path)
-        gain = stored_chroma(meta, path) if chroma is None else chroma
-        return cls(generator, resolve_device(device), size, name=model, chroma=gain)
+        engine = open_backend(model, backend, device, threads)
+        gain = stored_chroma(engine.meta, model) if chroma is None else chroma
+        return cls(engine, size, gain, name=model)
 
-    @torch.inference_mode()
-    def network_ab(self, l_norm: Tensor) -> Tensor:
-        """Normalized L batch -> normalized ab batch (classification models decode their logits)."""
-        return predict_ab(self.model, l_norm.to(self.device)).float()
+    # -- the public halves and wholes -------------------------------------------------------------------
 
-    @torch.inference_mode()
-    def colorize_lab(self, lightness: Tensor) -> Tensor:
-        """Full-resolution L batch (N, 1, H, W) in [0, 100] -> Lab batch with predicted ab."""
-        h, w = lightness.shape[-2:]
-        small = F.interpolate(normalize_l(lightness), size=working_shape(h, w, self.size), mode="bilinear",
-                              antialias=True, align_corners=False)
-        ab = denormalize_ab(self.network_ab(small)).to(lightness.device) * self.chroma
-        ab = F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)
-        return torch.cat([lightness, ab], dim=1)
+    def colorize(self, image: Any, *, hints: "Sequence[Hint] | None" = None) -> np.ndarray:
+        """One image -> H x W x 3 RGB of the input's dtype (uint8, uint16; float inputs give float32).
 
-    @torch.inference_mode()
-    def predict_ab(self, images: Sequence[np.ndarray]) -> np.ndarray:
-        """First half of ``colorize``: (N, 2, h, w) ab in Lab units at the working size of the first image.
-
-        Callers that filter ab between images (video) do so here, then call ``recombine`` per image.
+        Color inputs are first reduced to their lightness. ``hints`` need a hint-aware model.
         """
-        lightness = _lightness(np.stack([_as_float(im) for im in images]))
-        h, w = lightness.shape[-2:]
-        small = F.interpolate(normalize_l(lightness), size=working_shape(h, w, self.size), mode="bilinear",
-                              antialias=True, align_corners=False)
-        return (denormalize_ab(self.network_ab(small)) * self.chroma).cpu().numpy()
+        return self.colorize_batch([image], hints=None if hints is None else [hints])[0]
 
-    @torch.inference_mode()
-    def recombine(self, image: np.ndarray, ab: np.ndarray) -> np.ndarray:
-        """Second half: the image's full-resolution L plus upsampled ``ab`` (2, h, w) -> RGB of its dtype."""
-        lightness = _lightness(_as_float(image)[None])
-        ab_full = F.interpolate(torch.from_numpy(ab)[None].float(), size=lightness.shape[-2:], mode="bilinear",
-                                align_corners=False)
-        rgb = lab_to_rgb(torch.cat([lightness, ab_full], dim=1))[0].permute(1, 2, 0).numpy()
-        if image.dtype == np.uint8:
-            return np.round(rgb * 255.0).astype(np.uint8)
-        if image.dtype == np.uint16:
-            return np.round(rgb * 65535.0).astype(np.uint16)
-        return rgb
-
-    def colorize(self, image: LoadedImage | np.ndarray) -> np.ndarray:
-        """One image (float RGB H x W x 3 in [0, 1]; color input is reduced to its lightness)."""
-        return self.colorize_batch([image])[0]
-
-    def colorize_batch(self, images: Sequence[LoadedImage | np.ndarray]) -> list[np.ndarray]:
-        """Several images; those sharing a size run through the network together."""
-        arrays = [im.rgb if isinstance(im, LoadedImage) else im for im in images]
-        results: list[np.ndarray | None] = [None] * len(arrays)
-        by_shape: dict[tuple[int, ...], list[int]] = {}
-        for i, arr in enumerate(arrays):
-            by_shape.setdefault(arr.shape, []).append(i)
-        for indices in by_shape.values():
-            batch = torch.from_numpy(np.stack([arrays[i] for i in indices])).permute(0, 3, 1, 2).float()
-            rgb = lab_to_rgb(self.colorize_lab(rgb_to_lab(batch)[:, :1]))
-            for i, out in zip(indices, rgb.permute(0, 2, 3, 1).numpy()):
-                results[i] = out
+    def colorize_batch(self, images: Sequence[Any], *, hints: "Sequence[Sequence[Hint] | None] | None" = None
+                       ) -> list[np.ndarray]:
+        """Several images (``hints``: one list per image); those sharing a size share network calls."""
+        pixels = [as_pixels(im) for im in images]
+        per_image = list(hints) if hints is not None else [None] * len(pixels)
+        if len(per_image) != len(pixels):
+            raise ChromagenError(f"{len(per_image)} hint lists for {len(pixels)} images")
+        results: list[np.ndarray | None] = [None] * len(pixels)
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i, p in enumerate(pixels):
+            groups.setdefault(p.shape[:2], []).append(i)
+        for (height, width), indices in groups.items():
+            work = working_shape(height, width, self.size)
+            lights = [self._lightness(pixels[i], work) for i in indices]
+            ab = self._predict(np.stack([small for _, small in lights]), (height, width),
+                               [per_image[i] for i in indices])
+            for i, (full, _), ab_one in zip(indices, lights, ab):
+                results[i] = self._recombine(full, ab_one, _output_dtype(pixels[i]))
         return [r for r in results if r is not None]
 
+    def predict_ab(self, images: Sequence[Any], *, hints: "Sequence[Sequence[Hint] | None] | None" = None
+                   ) -> np.ndarray:
+        """(N, 2, h, w) ab in Lab units, saturation gain applied, at the first image's working resolution."""
+        pixels = [as_pixels(im) for im in images]
+        if not pixels:
+            raise ChromagenError("predict_ab needs at least one image")
+        shape = pixels[0].shape[:2]
+        work = working_shape(*shape, self.size)
+        smalls = np.stack([self._lightness(p, work)[1] for p in pixels])
+        return self._predict(smalls, shape, list(hints) if hints is not None else [None] * len(pixels))
 
-def _as_float(image: np.ndarray) -> np.ndarray:
-    """uint8 / uint16 / float RGB -> float32 in [0, 1]."""
-    if image.dtype == np.uint8:
-        return image.astype(np.float32) / 255.0
-    if image.dtype == np.uint16:
-        return image.astype(np.float32) / 65535.0
-    return image.astype(np.float32, copy=False)
+    def recombine(self, image: Any, ab: np.ndarray) -> np.ndarray:
+        """The image's full-resolution L with ``ab`` ((2, h, w) or (1, 2, h, w), Lab units) upsampled -> RGB."""
+        pixels = as_pixels(image)
+        ab = np.asarray(ab, dtype=np.float32)
+        ab = ab[0] if ab.ndim == 4 and ab.shape[0] == 1 else ab
+        if ab.ndim != 3 or ab.shape[0] != 2:
+            raise ChromagenError(f"ab must be (2, h, w) or (1, 2, h, w) (got shape {ab.shape})")
+        full, _ = self._lightness(pixels, None)
+        return self._recombine(full, ab, _output_dtype(pixels))
 
+    def colorize_lab(self, lightness: "Tensor") -> "Tensor":
+        """Evaluation's entry: full-resolution L batch (N, 1, H, W) in [0, 100] -> Lab with predicted ab."""
+        import torch
 
-def _lightness(rgb: np.ndarray) -> Tensor:
-    """N x H x W x 3 float RGB -> (N, 1, H, W) CIELAB L."""
-    return rgb_to_lab(torch.from_numpy(np.ascontiguousarray(rgb)).permute(0, 3, 1, 2))[:, :1]
+        from chromagen.color import normalize_l
+
+        l_norm = normalize_l(lightness.float()).cpu().numpy()
+        height, width = l_norm.shape[-2:]
+        h, w = working_shape(height, width, self.size)
+        smalls = np.stack([shrink_height(shrink_width(np.ascontiguousarray(one[0]), w), h) for one in l_norm])
+        ab = self._predict(smalls, (height, width), [None] * len(smalls))
+        rows, cols = Taps.between(h, height), Taps.between(w, width)
+        full = np.stack([upsample_rows(one, rows, cols, 0, height) for one in ab])
+        return torch.cat([lightness.float(), torch.from_numpy(full).to(lightness.device)], dim=1)
+
+    # -- the steps ----------------------------------------------------------------------------------------
+
+    def _bands(self, height: int, width: int) -> Iterator[tuple[int, int]]:
+        step = max(1, self.band_pixels // width)
+        for start in range(0, height, step):
+            yield start, min(height, start + step)
+
+    def _gray_lut(self, dtype: np.dtype) -> np.ndarray:
+        """Normalized L of every gray level of an integer dtype, through the backend's color graph."""
+        if dtype not in self._luts:
+            levels = np.arange(int(_SCALES[dtype]) + 1, dtype=np.float32) / _SCALES[dtype]
+            rgb = np.broadcast_to(levels, (1, 3, 1, levels.size))
+            self._luts[dtype] = self.backend.encode_lightness(rgb)[0, 0, 0]
+        return self._luts[dtype]
+
+    def _encode_band(self, band: np.ndarray) -> np.ndarray:
+        """(B, W) or (B, W, 3) pixels -> (B, W) normalized L; gray integer pixels go through a lookup table."""
+        if band.ndim == 3 and np.array_equal(band[..., 0], band[..., 1]) and np.array_equal(band[..., 1],
+                                                                                             band[..., 2]):
+            band = band[..., 0]
+        if band.ndim == 2 and band.dtype in _SCALES:
+            return self._gray_lut(band.dtype)[band]
+        unit = _to_unit(band)
+        rgb = np.broadcast_to(unit, (1, 3, *unit.shape)) if unit.ndim == 2 else unit.transpose(2, 0, 1)[None]
+        return self.backend.encode_lightness(rgb)[0, 0]
+
+    def _lightness(self, pixels: np.ndarray, work: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Full-resolution normalized L (H, W), and its antialiased copy at ``work`` (h, w), band by band."""
+        height, width = pixels.shape[:2]
+        full = np.empty((height, width), np.float32)
+        narrow = np.empty((height, work[1]), np.float32) if work else None
+        for start, stop in self._bands(height, width):
+            full[start:stop] = self._encode_band(pixels[start:stop])
+            if narrow is not None and work is not None:
+                narrow[start:stop] = shrink_width(full[start:stop], work[1])
+        return full, (shrink_height(narrow, work[0]) if narrow is not None and work else None)
+
+    def _predict(self, smalls: np.ndarray, image_hw: tuple[int, int],
+                 hints: "list[Sequence[Hint] | None]") -> np.ndarray:
+        """(N, h, w) normalized L (+ hint planes for hint-aware models) -> (N, 2, h, w) Lab ab with gain."""
+        inputs = smalls[:, None]
+        if self.backend.in_channels == 1:
+            if any(hints):
+                raise ChromagenError(f"model {self.name!r} does not take color hints; use a hint-aware model")
+        else:
+            from chromagen.hints import hint_planes
+
+            planes = np.stack([hint_planes(list(h or []), image_hw, smalls.shape[-2:]) for h in hints])
+            inputs = np.concatenate([inputs, planes.astype(np.float32)], axis=1)
+        return self.backend.ab_from_model(self.backend.predict_ab(inputs), self.chroma)
+
+    def _recombine(self, full: np.ndarray, ab: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        """Full-resolution normalized L (H, W) + ab (2, h, w) -> (H, W, 3) RGB in ``dtype``, band by band."""
+        height, width = full.shape
+        rows, cols = Taps.between(ab.shape[1], height), Taps.between(ab.shape[2], width)
+        out = np.empty((height, width, 3), dtype)
+        for start, stop in self._bands(height, width):
+            ab_band = upsample_rows(ab, rows, cols, start, stop)
+            rgb = self.backend.decode_lab(full[None, None, start:stop], ab_band[None])[0]
+            out[start:stop] = _from_unit(rgb.transpose(1, 2, 0), dtype)
+        return out

@@ -3,7 +3,7 @@
 Import order is the order ``chromagen --help`` lists the commands in.
 """
 
-from chromagen.cli import colorize, models, train, evaluate, assets  # noqa: F401,I001  (registers the commands)
+from chromagen.cli import colorize, models, train, evaluate, export, serve, assets  # noqa: F401,I001  (registers the commands)
 from chromagen.cli.app import app
 
 __all__ = ["app"]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from chromagen.cli.app import BAD_FILE, ChromaOption, _fail, _progress, app, exit_for, out, say
+from chromagen.cli.extras import BackendOption, ThreadsOption
 from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE
 from chromagen.errors import ChromagenError, UsageError
 from chromagen.cli.sequences import (CodecOption, CrfOption, DitherOption, FormatOption, PaletteOption,
@@ -136,6 +137,8 @@ def colorize(
     fmt: FormatOption = None,
     palette: PaletteOption = "shared",
     dither: DitherOption = True,
+    backend: BackendOption = "auto",
+    threads: ThreadsOption = None,
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files (never a source file).")] = False,
     debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
 ) -> None:
@@ -152,7 +155,8 @@ def colorize(
 
     try:
         check_output(output)
-        colorizer = Colorizer.from_pretrained(model, device=device, size=size, chroma=chroma)
+        colorizer = Colorizer.from_pretrained(model, device=device, size=size, chroma=chroma, backend=backend,
+                                              threads=threads)
     except ChromagenError as exc:
         raise exit_for(exc if isinstance(exc, UsageError) else UsageError(str(exc)), debug) from None
     found = walk(inputs, kinds={kind: KINDS[kind] for kind in HANDLERS}, exclude=[output])

@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 import typer
 
 from chromagen.cli.app import USAGE_ERROR, ChromaOption, _fail, _progress, app, err, out, positive
+from chromagen.cli.extras import need_torch
 from chromagen.cli.sequences import StabilizeOption
 from chromagen.temporal import DEFAULT_STRENGTH
 from chromagen.errors import ChromagenError
@@ -37,6 +38,7 @@ def evaluate(
     On a video: per-frame PSNR, colorfulness and flicker (mean |delta ab| between frames of a shot), with
     temporal stabilization and frame by frame, beside the ground truth's own flicker.
     """
+    need_torch("evaluate")
     from chromagen.media.video import is_video_file
 
     if data.is_file() and is_video_file(data):
@@ -54,7 +56,7 @@ def evaluate(
     from chromagen.evaluation.report import results_table, save_curves, save_grid, write_json, write_report
     from chromagen.evaluation.runner import Protocol, list_images
     from chromagen.evaluation.runner import evaluate as run_evaluation
-    from chromagen.inference import resolve_device
+    from chromagen.backends.torch_backend import resolve_device
 
     try:
         protocol = Protocol(size=positive("--size", size), working_size=positive("--working-size", working_size),
@@ -96,11 +98,12 @@ def compare(
     debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
 ) -> None:
     """Train each recipe with the same data and step budget, then evaluate them together into one report."""
+    need_torch("compare")
     from chromagen.evaluation.compare import save_loss_curves, summary_line, train_all
     from chromagen.evaluation.report import results_table, save_curves, save_grid, write_json, write_report
     from chromagen.evaluation.runner import GRAY_MODEL, Protocol
     from chromagen.evaluation.runner import evaluate as run_evaluation
-    from chromagen.inference import resolve_device
+    from chromagen.backends.torch_backend import resolve_device
 
     try:
         exported = train_all([r.strip() for r in recipes.split(",") if r.strip()], [str(p) for p in data],

@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 import typer
 
 from chromagen.cli.app import USAGE_ERROR, _fail, app, out, positive
+from chromagen.cli.extras import need_torch
 from chromagen.errors import ChromagenError
 
 
@@ -22,6 +23,7 @@ def train(
     debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
 ) -> None:
     """Train a model from a recipe; logs go to TensorBoard under the run folder."""
+    need_torch("train")
     from chromagen.training.config import load_recipe
     from chromagen.training.fit import fit, with_overrides
 
@@ -44,6 +46,7 @@ def prior(
     size: Annotated[int, typer.Option(help="Center-crop size the photos are read at.")] = 128,
 ) -> None:
     """Estimate the ab color prior for classification recipes (set `classification.prior` to the file)."""
+    need_torch("prior")
     import numpy as np
 
     from chromagen.training.prior import estimate_prior

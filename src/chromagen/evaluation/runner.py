@@ -98,7 +98,7 @@ def make_predictor(spec: str, device: str, working_size: int, chroma: float | No
         return gray_lab, None
     from chromagen.inference import Colorizer
 
-    colorizer = Colorizer.from_pretrained(spec, device=device, size=working_size, chroma=chroma)
+    colorizer = Colorizer.from_pretrained(spec, device=device, size=working_size, chroma=chroma, backend="torch")
     return colorizer.colorize_lab, colorizer.chroma
 
 

@@ -190,7 +190,7 @@ class ColorClassifier(nn.Module):
         y = feats[0]
         for up, skip in zip(self.ups, feats[1:4]):
             y = up(y, skip)
-        return self.head(y)[..., : -(-h // 4), : -(-w // 4)]
+        return self.head(y)[..., : (h + 3) // 4, : (w + 3) // 4]
 
     def decode(self, logits: Tensor) -> Tensor:
         """Logits -> normalized ab by the annealed mean, at the logits' resolution."""

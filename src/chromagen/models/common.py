@@ -6,13 +6,15 @@ from torch import Tensor, nn
 
 
 def pad_to_multiple(x: Tensor, multiple: int) -> tuple[Tensor, tuple[int, int]]:
-    """Reflect-pad H and W up to a multiple (so any input size works); returns the original (H, W)."""
+    """Reflect-pad H and W up to a multiple (so any input size works); returns the original (H, W).
+
+    The pad is applied unconditionally (a zero pad is a no-op) so that an ONNX export with dynamic
+    height and width keeps it for every size rather than baking in the example's.
+    """
     h, w = x.shape[-2:]
     ph, pw = (-h) % multiple, (-w) % multiple
-    if ph or pw:
-        mode = "reflect" if ph < h and pw < w else "replicate"
-        x = F.pad(x, (0, pw, 0, ph), mode=mode)
-    return x, (h, w)
+    mode = "reflect" if ph < h and pw < w else "replicate"
+    return F.pad(x, (0, pw, 0, ph), mode=mode), (h, w)
 
 
 def conv_bn_act(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> nn.Sequential:

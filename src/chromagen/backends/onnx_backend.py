@@ -1,0 +1,82 @@
+"""The ONNX Runtime backend: exported networks plus the color steps exported from ``chromagen.color``.
+
+Needs only numpy and onnxruntime (the base install). The color graphs in ``backends/graphs`` are made by
+``chromagen.export.export_color_graphs``; a test checks them against ``chromagen.color``.
+"""
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
+
+from chromagen.errors import ChromagenError
+
+GRAPHS_DIR = Path(__file__).resolve().parent / "graphs"
+
+
+def session(path: Path | bytes, threads: int, device: str = "cpu", arena: bool = True) -> ort.InferenceSession:
+    """An inference session with a fixed thread budget (ORT's default takes every core, even when busy).
+
+    ``arena`` off for graphs whose tensor sizes change on every call (the color steps on image bands):
+    ORT's memory arena would keep the largest of them for the life of the process.
+    """
+    options = ort.SessionOptions()
+    # Idle pool threads sleep instead of spinning: on a busy laptop or a shared 2-core machine, spinning
+    # threads steal the very cores the next node needs (measured 3.5x slower under load).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.enable_cpu_mem_arena = arena
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # errors only: no warnings on stderr
+    providers = ["CPUExecutionProvider"]
+    if device.startswith("cuda"):
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            raise ChromagenError("--device cuda with --backend onnx needs onnxruntime-gpu; "
+                                 "or use --backend torch")
+        providers.insert(0, "CUDAExecutionProvider")
+    source = str(path) if isinstance(path, Path) else path
+    try:
+        return ort.InferenceSession(source, options, providers=providers)
+    except (ort_errors.Fail, ort_errors.InvalidGraph, ort_errors.InvalidProtobuf, ort_errors.NoSuchFile) as exc:
+        raise ChromagenError(f"{path}: not a loadable ONNX model ({str(exc).splitlines()[0]})") from exc
+
+
+@cache
+def color_session(name: str, threads: int) -> ort.InferenceSession:
+    """One of the exported color graphs (encode_lightness, ab_from_model, decode_lab), loaded once."""
+    return session(GRAPHS_DIR / f"{name}.onnx", threads, arena=False)
+
+
+class OnnxBackend:
+    """An exported network (input ``l`` (N, C, h, w), output ``ab``) and the exported color graphs."""
+
+    name = "onnx"
+
+    def __init__(self, path: Path, device: str = "cpu", threads: int = 1) -> None:
+        self.session = session(path, threads, device)
+        self.threads = threads
+        self.meta = dict(self.session.get_modelmeta().custom_metadata_map)
+        channels = self.session.get_inputs()[0].shape[1]
+        self.in_channels = channels if isinstance(channels, int) else 1
+        self.min_side = int(self.meta.get("min_side", "1"))
+
+    def predict_ab(self, inputs: np.ndarray) -> np.ndarray:
+        if min(inputs.shape[-2:]) < self.min_side:
+            raise ChromagenError(f"this ONNX model needs a working size of at least {self.min_side} px a side "
+                                 f"(got {inputs.shape[-2]}x{inputs.shape[-1]}); raise --size or use --backend torch")
+        return self.session.run(None, {"l": np.ascontiguousarray(inputs, dtype=np.float32)})[0]
+
+    def _color(self, name: str, **inputs: np.ndarray) -> np.ndarray:
+        feeds = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in inputs.items()}
+        return color_session(name, self.threads).run(None, feeds)[0]
+
+    def encode_lightness(self, rgb: np.ndarray) -> np.ndarray:
+        return self._color("encode_lightness", rgb=rgb)
+
+    def ab_from_model(self, ab_norm: np.ndarray, chroma: float) -> np.ndarray:
+        return self._color("ab_from_model", ab_norm=ab_norm, chroma=np.float32(chroma))
+
+    def decode_lab(self, l_norm: np.ndarray, ab: np.ndarray) -> np.ndarray:
+        return self._color("decode_lab", l_norm=l_norm, ab=ab)

@@ -1,0 +1,83 @@
+"""The server's only way to color: ``Colorizer.predict_ab`` then ``Colorizer.recombine``.
+
+Splitting the pipeline in its two halves is what makes the page's sliders fast: the predicted ab of an
+upload is kept, and a new saturation only re-runs the full-resolution recombination. Colorizers are
+loaded once per (model, size) with gain 1, so each request applies its own gain to the kept prediction.
+"""
+
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+from chromagen.errors import ChromagenError
+from chromagen.inference import Colorizer
+from chromagen.media.image import LoadedImage, save_image
+from chromagen.server.catalogue import ModelInfo
+
+OUTPUT_FORMATS = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
+MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+LOADED_COLORIZERS = 4  # (model, size) pairs kept in memory
+
+
+class Engine:
+    """Loaded colorizers, shared by the worker threads (inference itself is thread-safe)."""
+
+    def __init__(self, catalogue: dict[str, ModelInfo], device: str) -> None:
+        self.catalogue = catalogue
+        self.device = device
+        self._colorizers: OrderedDict[tuple[str, int], Colorizer] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def default(self) -> str:
+        """The server's model: the catalogue's first."""
+        return next(iter(self.catalogue))
+
+    def model(self, name: str) -> ModelInfo:
+        if name not in self.catalogue:
+            raise ChromagenError(f"unknown model {name!r}; this server offers {', '.join(self.catalogue)}")
+        return self.catalogue[name]
+
+    def colorizer(self, name: str, size: int) -> Colorizer:
+        """Load on first use (under a lock, so concurrent requests load once); least recently used goes first."""
+        key = (name, size)
+        with self._lock:
+            if key not in self._colorizers:
+                self._colorizers[key] = Colorizer.from_pretrained(self.model(name).source, device=self.device,
+                                                                  size=size, chroma=1.0)
+                if len(self._colorizers) > LOADED_COLORIZERS:
+                    self._colorizers.popitem(last=False)
+            self._colorizers.move_to_end(key)
+            return self._colorizers[key]
+
+    def predict(self, image: LoadedImage, name: str, size: int) -> np.ndarray:
+        """Predicted ab (2, h, w) at the working resolution, gain 1."""
+        return self.colorizer(name, size).predict_ab([image.pixels])[0]
+
+    def render(self, image: LoadedImage, ab: np.ndarray, name: str, size: int, chroma: float | None) -> np.ndarray:
+        """Full-resolution RGB from a kept prediction; ``chroma`` None uses the model's calibrated gain."""
+        gain = self.model(name).chroma if chroma is None else chroma
+        return self.colorizer(name, size).recombine(image.pixels, ab * np.float32(gain))
+
+    def colorize(self, image: LoadedImage, name: str, size: int, chroma: float | None) -> np.ndarray:
+        return self.render(image, self.predict(image, name, size), name, size, chroma)
+
+
+def output_format(requested: str | None, source: Path) -> str:
+    """The requested format, else the upload's own when we can write it, else PNG."""
+    if requested:
+        return requested
+    by_suffix = {ext: fmt for fmt, ext in OUTPUT_FORMATS.items()} | {".jpeg": "jpeg"}
+    return by_suffix.get(source.suffix.lower(), "png")
+
+
+def encode(rgb: np.ndarray, image: LoadedImage, fmt: str, folder: Path, quality: int = 92) -> bytes:
+    """The colorized image as file bytes, written by the media layer (metadata and alpha kept as the CLI does)."""
+    path = save_image(rgb, folder / f"colorized{OUTPUT_FORMATS[fmt]}", alpha=image.alpha, overwrite=True,
+                      quality=quality, meta=image.meta)
+    try:
+        return path.read_bytes()
+    finally:
+        path.unlink(missing_ok=True)

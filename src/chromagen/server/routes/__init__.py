@@ -1,0 +1,1 @@
+"""One router per concern: pages, images, study, jobs."""

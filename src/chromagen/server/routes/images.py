@@ -1,0 +1,128 @@
+"""Colorizing images: one-shot ``POST /api/v1/colorize``, and the page's kept uploads for fast sliders."""
+
+import re
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field, ValidationError
+
+from chromagen.defaults import DEFAULT_SIZE
+from chromagen.inference import MAX_CHROMA
+from chromagen.server.deps import admission, require_token
+from chromagen.server.engine import MEDIA_TYPES, Engine, encode, output_format
+from chromagen.server.errors import ApiError
+from chromagen.server.sessions import Session
+from chromagen.server.uploads import FIELD, Upload, check_content_length, form_schema, open_image, receive_upload
+
+router = APIRouter(prefix="/api/v1", tags=["images"], dependencies=[Depends(require_token)])
+
+Format = Literal["png", "jpeg", "webp"]
+MIN_SIZE, MAX_SIZE = 16, 1024
+IMAGE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {t: {} for t in MEDIA_TYPES.values()}, "description": "The colorized image."}}
+
+
+class ColorizeOptions(BaseModel):
+    """The optional form fields beside the image."""
+
+    model: str | None = Field(None, description="A name from GET /api/v1/models (default: the server's model).")
+    size: int = Field(DEFAULT_SIZE, ge=MIN_SIZE, le=MAX_SIZE, description="Working resolution (longer side, px).")
+    chroma: float | None = Field(None, ge=0, le=MAX_CHROMA, description="Saturation gain (default: the model's).")
+    format: Format | None = Field(None, description="Output format (default: the upload's, else png).")
+
+
+def _options(upload: Upload, settings_size: int) -> ColorizeOptions:
+    try:
+        options = ColorizeOptions.model_validate({"size": settings_size, **upload.fields})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ApiError(422, problems) from None
+    return options
+
+
+def _image_response(data: bytes, fmt: str, filename: str) -> Response:
+    stem = re.sub(r"[^\w.-]", "_", Path(filename).stem) or "image"  # the client's name, made header-safe
+    ext = "jpg" if fmt == "jpeg" else fmt
+    return Response(data, media_type=MEDIA_TYPES[fmt],
+                    headers={"Content-Disposition": f'inline; filename="{stem}-color.{ext}"'})
+
+
+def _colorize_upload(request: Request, upload: Upload, options: ColorizeOptions, fmt: str) -> bytes:
+    settings, engine = request.app.state.settings, request.app.state.engine
+    image = open_image(upload.path, upload.filename, settings.max_pixels)
+    rgb = engine.colorize(image, options.model or engine.default, options.size, options.chroma)
+    return encode(rgb, image, fmt, upload.path.parent)
+
+
+@router.post("/colorize", openapi_extra=form_schema(FIELD, ColorizeOptions.model_json_schema()["properties"]),
+             response_class=Response, dependencies=[Depends(check_content_length), Depends(admission)],
+             responses=IMAGE_RESPONSE)
+async def colorize(request: Request, upload: Annotated[Upload, Depends(receive_upload)]) -> Response:
+    """Colorize one image: same width and height, metadata kept as the CLI keeps it."""
+    options = _options(upload, request.app.state.settings.size)
+    fmt = output_format(options.format, upload.path)
+    data = await request.app.state.pool.run(_colorize_upload, request, upload, options, fmt)
+    return _image_response(data, fmt, upload.filename)
+
+
+def _start_session(request: Request, upload: Upload, model: str, size: int) -> Session:
+    settings, engine = request.app.state.settings, request.app.state.engine
+    image = open_image(upload.path, upload.filename, settings.max_pixels)
+    ab = engine.predict(image, model, size)
+    session = request.app.state.sessions.add(upload)
+    session.ab[(model, size)] = ab
+    session.size = image.size
+    return session
+
+
+@router.post("/uploads", openapi_extra=form_schema(FIELD),
+             dependencies=[Depends(check_content_length), Depends(admission)])
+async def create_upload(request: Request, upload: Annotated[Upload, Depends(receive_upload)]) -> dict[str, Any]:
+    """Keep an image on the server (the page's flow): later renders only change model, gain or format."""
+    engine = request.app.state.engine
+    model = engine.default
+    size = request.app.state.settings.size
+    session = await request.app.state.pool.run(_start_session, request, upload, model, size)
+    width, height = session.size
+    return {"id": session.id, "filename": session.filename, "width": width, "height": height,
+            "model": model, "chroma": engine.model(model).chroma}
+
+
+def _render_session(request: Request, session: Session, model: str, size: int, chroma: float | None,
+                    fmt: str) -> bytes:
+    settings, engine = request.app.state.settings, request.app.state.engine
+    image = open_image(session.path, session.filename, settings.max_pixels)
+    key = (model, size)
+    if key not in session.ab:
+        session.ab[key] = engine.predict(image, model, size)
+    rgb = engine.render(image, session.ab[key], model, size, chroma)
+    with tempfile.TemporaryDirectory(dir=request.app.state.tmp) as folder:
+        return encode(rgb, image, fmt, Path(folder))
+
+
+@router.get("/uploads/{upload_id}/colorized", response_class=Response, dependencies=[Depends(admission)],
+            responses=IMAGE_RESPONSE)
+async def render_upload(
+    request: Request, upload_id: str,
+    model: Annotated[str | None, Query(description="Model name (default: the server's).")] = None,
+    size: Annotated[int | None, Query(ge=MIN_SIZE, le=MAX_SIZE)] = None,
+    chroma: Annotated[float | None, Query(ge=0, le=MAX_CHROMA, description="Saturation gain.")] = None,
+    format: Annotated[Format | None, Query()] = None,
+) -> Response:
+    """A kept upload colorized with these options; a new gain reuses the kept prediction."""
+    session = request.app.state.sessions.get(upload_id)
+    engine: Engine = request.app.state.engine
+    name = engine.model(model).name if model else engine.default
+    fmt = output_format(format, session.path)
+    data = await request.app.state.pool.run(_render_session, request, session, name,
+                                            size or request.app.state.settings.size, chroma, fmt)
+    return _image_response(data, fmt, session.filename)
+
+
+@router.delete("/uploads/{upload_id}", status_code=204, response_class=Response)
+async def delete_upload(request: Request, upload_id: str) -> Response:
+    """Forget a kept upload now (otherwise the oldest is dropped when the store is full)."""
+    request.app.state.sessions.remove(upload_id)
+    return Response(status_code=204)

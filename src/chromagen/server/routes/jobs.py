@@ -1,0 +1,86 @@
+"""Background jobs: ``POST /api/v1/jobs`` (202 + id), ``GET /api/v1/jobs/{id}``, ``GET /api/v1/jobs/{id}/result``."""
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import FileResponse
+
+from chromagen.media.image import IMAGE_EXTENSIONS, load_image, save_image
+from chromagen.server.deps import require_token
+from chromagen.server.engine import Engine
+from chromagen.server.errors import ApiError
+from chromagen.server.jobs import Job, JobKind, Progress, execute
+from chromagen.server.uploads import check_content_length, drain, form_schema, received
+
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], dependencies=[Depends(require_token)])
+FILE_FIELD = "file"
+
+
+def image_kind(engine: Engine, size: int) -> JobKind:
+    """Still images as jobs (for clients that prefer polling to holding a request open); PNG out."""
+    def run(src: Path, dst: Path, progress: Progress) -> None:
+        image = load_image(src)
+        progress(0.2)
+        rgb = engine.colorize(image, engine.default, size, None)
+        progress(0.9)
+        save_image(rgb, dst, alpha=image.alpha, meta=image.meta)
+    takes = "images (" + " ".join(sorted(IMAGE_EXTENSIONS)) + ")"
+    return JobKind("image", takes, lambda src: src.suffix.lower() in IMAGE_EXTENSIONS, lambda _: ".png", run)
+
+
+def job_kinds(engine: Engine, size: int) -> dict[str, JobKind]:
+    """Every kind this server runs, by name."""
+    kinds = [image_kind(engine, size)]
+    return {kind.name: kind for kind in kinds}
+
+
+def _kind_for(request: Request, path: Path, filename: str) -> JobKind:
+    kinds: dict[str, JobKind] = request.app.state.job_kinds
+    for kind in kinds.values():
+        if kind.accepts(path):
+            return kind
+    offered = "; ".join(kind.takes for kind in kinds.values())
+    raise ApiError(415, f"{filename}: no job kind takes this file; this server runs jobs on {offered}")
+
+
+@router.post("", status_code=202, openapi_extra=form_schema(FILE_FIELD), dependencies=[Depends(check_content_length)])
+async def submit(request: Request, response: Response) -> dict[str, Any]:
+    """Start a job on an uploaded file (multipart field ``file``); poll its URL, then download the result."""
+    pool = request.app.state.pool
+    if not pool.try_admit():
+        await drain(request, request.app.state.settings.max_upload_bytes)
+        raise ApiError(503, "server busy: every worker and queue slot is taken; retry later",
+                       {"Retry-After": str(pool.retry_after())})
+    try:
+        async with received(request, FILE_FIELD) as upload:
+            kind = _kind_for(request, upload.path, upload.filename)
+            job = request.app.state.jobs.create(kind.name, upload.path, upload.filename)
+    except BaseException:
+        pool.release()
+        raise
+    pool.submit(execute, job, kind)
+    response.headers["Location"] = f"/api/v1/jobs/{job.id}"
+    return job.public()
+
+
+def _job(request: Request, job_id: str) -> Job:
+    job = request.app.state.jobs.get(job_id)
+    if job is None:
+        raise ApiError(404, f"no job {job_id!r} (finished jobs are kept only for a while)")
+    return job
+
+
+@router.get("/{job_id}")
+async def status(request: Request, job_id: str) -> dict[str, Any]:
+    """Status and progress (0..1) of a job; ``download`` is set once it is done."""
+    return _job(request, job_id).public()
+
+
+@router.get("/{job_id}/result", response_class=FileResponse)
+async def result(request: Request, job_id: str) -> FileResponse:
+    job = _job(request, job_id)
+    if job.status != "done" or job.output is None:
+        raise ApiError(409, f"job {job_id} is {job.status}" + (f": {job.error}" if job.error else ""))
+    name = f"{Path(job.filename).stem}-color{job.output.suffix}"
+    return FileResponse(job.output, filename=name)

@@ -1,0 +1,49 @@
+"""The Dask recipe: 200 photos on a 2-worker local cluster, one worker killed mid-run, then a rerun."""
+
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from chromagen.distributed import colorize_archive
+from tests.conftest import smooth_color_image
+
+distributed = pytest.importorskip("distributed")
+
+PHOTOS = 200
+
+
+@pytest.mark.slow
+def test_archive_survives_a_killed_worker_reports_failures_and_resumes(tmp_path: Path) -> None:
+    root, out = tmp_path / "archive", tmp_path / "colorized"
+    for i in range(PHOTOS):
+        folder = root / f"box{i % 4}"
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(smooth_color_image(48, 64, seed=i)).convert("L").save(folder / f"scan{i:03d}.jpg")
+    bad = {str(root / "box0" / "torn.jpg"), str(root / "box1" / "empty.png")}
+    Path(sorted(bad)[0]).write_bytes(b"")
+    Path(sorted(bad)[1]).write_text("not a photo")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=50) as cluster, distributed.Client(cluster) as client:
+        victim = next(iter(client.run(os.getpid).values()))
+        seen: list[tuple[str, str, str]] = []
+
+        def kill_one_worker_after_twenty(result: tuple[str, str, str]) -> None:
+            seen.append(result)
+            if len(seen) == 20:
+                os.kill(victim, signal.SIGKILL)
+
+        report = colorize_archive(client, root, out, on_result=kill_one_worker_after_twenty)
+        assert victim not in client.run(os.getpid).values()  # the killed worker is gone, its photos were rerun
+        # A photo written just before its worker died comes back "skipped" from the worker that reran it.
+        assert len(report.done) + len(report.skipped) == PHOTOS and set(report.failed) == bad
+        assert len(list(out.rglob("*.jpg"))) == PHOTOS
+        assert all("empty" in r or "not a readable image" in r or "decode" in r for r in report.failed.values())
+        for i in (0, 77, 199):
+            colorized = np.asarray(Image.open(out / f"box{i % 4}" / f"scan{i:03d}.jpg"))
+            assert colorized.shape == (48, 64, 3)
+        rerun = colorize_archive(client, root, out)
+    assert (len(rerun.done), len(rerun.skipped), set(rerun.failed)) == (0, PHOTOS, bad)

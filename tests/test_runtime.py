@@ -1,0 +1,135 @@
+"""The runtime: ONNX export of every architecture, backend choice, the torch-free install, the CLI options."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from chromagen import color
+from chromagen.backends import BUNDLED_DIR, open_backend, pick_backend
+from chromagen.backends.onnx_backend import color_session
+from chromagen.cli import app
+from chromagen.errors import ChromagenError
+from chromagen.export import export_generator, metadata, min_side
+from chromagen.inference import Colorizer
+from chromagen.models import create_model, list_models, predict_ab
+from tests.conftest import REPO, smooth_color_image
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [e.name for e in list_models("generator")])
+def test_every_generator_exports_to_onnx_with_dynamic_size(name: str, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = create_model(name, pretrained=False).eval()
+    path = export_generator(model, tmp_path / f"{name}.onnx", {"model": name})
+    backend = open_backend(str(path), "onnx", "cpu", threads=1)
+    side = min_side(model)
+    for height, width in ((side + 9, side + 40), (side + 33, side + 1)):  # sizes the export never saw
+        l_norm = torch.rand(1, 1, height, width) * 2 - 1
+        with torch.no_grad():
+            expected = predict_ab(model, l_norm).numpy()
+        got = backend.predict_ab(l_norm.numpy())
+        assert got.shape == expected.shape == (1, 2, height, width)
+        assert np.abs(got - expected).max() <= 1e-4 * max(1.0, float(np.abs(expected).max()))
+    assert metadata(path)["model"] == name
+
+
+def test_color_graphs_are_the_color_module() -> None:
+    """The shipped graphs compute what chromagen.color computes (regenerate: export_color_graphs())."""
+    rgb = torch.rand(2, 3, 9, 11)
+    l_norm, ab = torch.rand(2, 1, 9, 11) * 2 - 1, torch.randn(2, 2, 9, 11) * 40
+    run = {name: color_session(name, 1) for name in ("encode_lightness", "ab_from_model", "decode_lab")}
+    cases = [
+        (run["encode_lightness"].run(None, {"rgb": rgb.numpy()})[0], color.encode_lightness(rgb)),
+        (run["ab_from_model"].run(None, {"ab_norm": ab.numpy() / 110, "chroma": np.array(1.3, np.float32)})[0],
+         color.ab_from_model(ab / 110, torch.tensor(1.3))),
+        (run["decode_lab"].run(None, {"l_norm": l_norm.numpy(), "ab": ab.numpy()})[0], color.decode_lab(l_norm, ab)),
+    ]
+    for got, expected in cases:
+        assert np.allclose(got, expected.numpy(), atol=2e-5)
+
+
+def test_bundled_default_ships_as_onnx_matching_its_weights() -> None:
+    photo = np.asarray(Image.open(REPO / "examples" / "1910-bike.jpg").convert("L"))
+    onnx_out, torch_out = (Colorizer.from_pretrained("default", backend=b, device="cpu").colorize(photo)
+                           for b in ("onnx", "torch"))
+    mse = np.mean((onnx_out.astype(np.float64) - torch_out) ** 2)
+    assert 10 * np.log10(255**2 / max(mse, 1e-12)) >= 45
+    assert metadata(BUNDLED_DIR / "default.onnx")["chroma"] == open_backend("default", "torch").meta["chroma"]
+
+
+def test_wheel_payload_stays_under_40_mb() -> None:
+    shipped = [*BUNDLED_DIR.iterdir(), *(BUNDLED_DIR.parent / "backends" / "graphs").iterdir()]
+    assert sum(p.stat().st_size for p in shipped) < 40 * 2**20
+
+
+@pytest.mark.parametrize(("model", "backend", "device", "expected"), [
+    ("default", "auto", "cpu", "onnx"),
+    ("default", "auto", "cuda", "torch"),
+    ("x.onnx", "auto", "cuda", "onnx"),
+    ("x.safetensors", "auto", "cpu", "torch"),
+    ("x.ckpt", "onnx", "cpu", "onnx"),
+])
+def test_auto_backend_is_onnx_on_cpu_torch_on_cuda(model: str, backend: str, device: str, expected: str) -> None:
+    assert pick_backend(model, backend, device) == expected
+
+
+def test_backend_mismatches_are_one_line_errors(random_model_file: Path, random_onnx_file: Path) -> None:
+    with pytest.raises(ChromagenError, match="chromagen export"):
+        open_backend(str(random_model_file), "onnx")
+    with pytest.raises(ChromagenError, match="--backend onnx"):
+        open_backend(str(random_onnx_file), "torch")
+    with pytest.raises(ChromagenError, match="unknown backend"):
+        open_backend("default", "tensorrt")
+    with pytest.raises(ChromagenError, match="--threads"):
+        open_backend("default", "onnx", threads=0)
+
+
+def test_cli_export_then_colorize_on_both_backends(tmp_path: Path, random_model_file: Path) -> None:
+    runner = CliRunner()
+    exported = tmp_path / "model.onnx"
+    result = runner.invoke(app, ["export", "--model", str(random_model_file), "-o", str(exported)])
+    assert result.exit_code == 0, result.output
+    Image.fromarray(smooth_color_image(90, 120)).convert("L").save(tmp_path / "photo.png")
+    outputs = {}
+    for backend, model in (("onnx", exported), ("torch", random_model_file)):
+        out = tmp_path / backend
+        result = runner.invoke(app, ["colorize", str(tmp_path / "photo.png"), "-o", str(out), "--model", str(model),
+                                     "--backend", backend, "--threads", "1", "--size", "64"])
+        assert result.exit_code == 0, result.output
+        outputs[backend] = np.asarray(Image.open(out / "photo.png"), dtype=np.float64)
+    assert np.abs(outputs["onnx"] - outputs["torch"]).max() <= 1
+    result = runner.invoke(app, ["export", "--model", str(random_model_file), "--format", "tflite", "-o", "x"])
+    assert result.exit_code == 2 and "unknown format" in result.output
+
+
+def _without_torch(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a child where ``import torch`` fails, as on the base install."""
+    blocker = cwd / "blocker"
+    blocker.mkdir(exist_ok=True)
+    (blocker / "sitecustomize.py").write_text(
+        "import sys\nclass Block:\n    def find_spec(self, name, *args):\n"
+        "        if name.split('.')[0] in ('torch', 'torchvision', 'kornia', 'lightning'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Block())\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocker), str(REPO / "src")])}
+    return subprocess.run([sys.executable, "-m", "chromagen", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_colorize_runs_without_torch_and_training_names_its_extra(tmp_path: Path) -> None:
+    Image.fromarray(smooth_color_image(60, 80)).convert("L").save(tmp_path / "photo.jpg")
+    done = _without_torch(["colorize", "photo.jpg", "-o", "out"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert Image.open(tmp_path / "out" / "photo.jpg").size == (80, 60)
+    for command in (["train", "--config", "default"], ["export", "-o", "x.onnx"],
+                    ["colorize", "photo.jpg", "--backend", "torch"]):
+        done = _without_torch(command, tmp_path)
+        assert done.returncode == 2
+        assert "pip install 'chromagen[train]'" in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,362 @@
+"""``chromagen serve``: every route and every error, through FastAPI's test client (a real socket where it matters)."""
+
+import io
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from chromagen.server import Settings, create_app
+from chromagen.server.study import wilson_interval
+from tests.conftest import smooth_color_image
+from tests.server_helpers import decoded, jpeg_bytes, live_server, pixels
+
+STATIC = Path(__file__).resolve().parents[1] / "src" / "chromagen" / "server" / "static"
+
+
+@pytest.fixture
+def study_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "study"
+    folder.mkdir()
+    for i in range(3):
+        Image.fromarray(smooth_color_image(40, 56, seed=i)).save(folder / f"photo{i}.jpg", quality=90)
+    return folder
+
+
+@pytest.fixture
+def settings(tmp_path: Path, random_model_file: Path, study_dir: Path) -> Settings:
+    return Settings(model=str(random_model_file), device="cpu", size=64, max_upload_mb=1, max_pixels=1_000_000,
+                    study_dir=study_dir, study_db=tmp_path / "study.sqlite")
+
+
+def _client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    yield from _client(settings)
+
+
+def _post(client: TestClient, data: bytes = b"", name: str = "photo.jpg", route: str = "/api/v1/colorize",
+          field: str = "image", **fields: str) -> "object":
+    return client.post(route, files={field: (name, data or jpeg_bytes(), "application/octet-stream")}, data=fields)
+
+
+def _leftovers(client: TestClient) -> list[Path]:
+    """Files left in the server's temporary folder outside the kept uploads, jobs and study cache."""
+    tmp = client.app.state.tmp
+    kept = ("uploads", "jobs", "study")
+    return [p for p in tmp.rglob("*") if p.is_file() and p.relative_to(tmp).parts[0] not in kept]
+
+
+def test_healthz_and_page_and_docs_need_no_token(settings: Settings) -> None:
+    with TestClient(create_app(Settings(**{**settings.__dict__, "token": "s3cret"}))) as client:
+        assert client.get("/healthz").json()["status"] == "ok"
+        assert "<title>chromagen" in client.get("/").text
+        assert "Real or colorized?" in client.get("/study").text
+        docs = client.get("/docs").text
+        assert "/docs-assets/swagger-ui-bundle.js" in docs and "cdn" not in docs
+        assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+        assert "/api/v1/colorize" in client.get("/openapi.json").json()["paths"]
+
+
+def test_models_lists_the_default_first_with_its_card(client: TestClient) -> None:
+    models = client.get("/api/v1/models").json()
+    assert models[0] == {"name": "random", "architecture": "", "chroma": 1.0,
+                         "description": "weights file random.safetensors", "figures": {}}
+    default = next(m for m in models if m["name"] == "default")
+    assert default["architecture"] and default["chroma"] > 0 and default["description"]
+    assert default["figures"]["val"]["psnr"] > 0
+
+
+@pytest.mark.parametrize("fmt, pillow", [("png", "PNG"), ("jpeg", "JPEG"), ("webp", "WEBP")])
+def test_colorize_keeps_size_in_each_format(client: TestClient, fmt: str, pillow: str) -> None:
+    response = _post(client, jpeg_bytes(45, 70), format=fmt)
+    assert response.status_code == 200, response.text
+    image = decoded(response.content)
+    assert image.format == pillow and image.size == (70, 45) and image.mode == "RGB"
+    assert response.headers["content-type"] == f"image/{fmt}"
+
+
+def test_colorize_answers_in_the_uploads_format_and_keeps_exif(client: TestClient) -> None:
+    exif = Image.Exif()
+    exif[0x010E] = "harbour, 1910"  # ImageDescription
+    response = _post(client, jpeg_bytes(exif=exif.tobytes()))
+    image = decoded(response.content)
+    assert image.format == "JPEG"
+    assert image.getexif().get(0x010E) == "harbour, 1910"
+
+
+def test_colorize_options_change_the_result(client: TestClient) -> None:
+    gray = _post(client, format="png", chroma="0")
+    vivid = _post(client, format="png", chroma="3")
+    assert gray.status_code == vivid.status_code == 200
+    gray_pixels = pixels(gray.content)
+    assert abs(gray_pixels[..., 0] - gray_pixels[..., 2]).max() <= 2  # no chroma: gray
+    assert abs(pixels(vivid.content) - gray_pixels).max() > 5
+
+
+def _encoded(image: Image.Image, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("image, fmt, out", [
+    (Image.new("L", (1, 1), 90), "PNG", "png"),
+    (Image.fromarray(smooth_color_image()).convert("RGBA"), "PNG", "jpeg"),  # alpha dropped for JPEG
+    (Image.fromarray((smooth_color_image()[..., 0].astype("uint16") * 257)), "PNG", "png"),  # 16-bit gray
+    (Image.fromarray(smooth_color_image()).convert("CMYK"), "JPEG", "png"),
+    (Image.fromarray(smooth_color_image()).convert("P"), "GIF", "webp"),
+])
+def test_odd_but_valid_images_colorize(client: TestClient, image: Image.Image, fmt: str, out: str) -> None:
+    response = _post(client, _encoded(image, fmt), name=f"odd.{fmt.lower()}", format=out)
+    assert response.status_code == 200, response.text
+    assert decoded(response.content).size == image.size
+
+
+@pytest.mark.parametrize("fields, problem", [
+    ({"chroma": "9"}, "chroma"), ({"chroma": "x"}, "chroma"), ({"size": "4"}, "size"),
+    ({"format": "gif"}, "format"), ({"model": "nope"}, "unknown model 'nope'"),
+])
+def test_bad_options_are_422_json(client: TestClient, fields: dict[str, str], problem: str) -> None:
+    response = _post(client, **fields)
+    assert response.status_code == 422 and problem in response.json()["error"]
+
+
+@pytest.mark.parametrize("data, name", [(b"meeting notes\n", "notes.txt"),
+                                        (b"\xff\xd8\xff\xe0" + b"\0" * 64, "cut.jpg")])
+def test_not_an_image_is_415_naming_the_file(client: TestClient, data: bytes, name: str) -> None:
+    response = _post(client, data, name=name)
+    assert response.status_code == 415
+    assert response.json()["error"].startswith(f"{name}: ")
+
+
+def test_request_shape_errors(client: TestClient) -> None:
+    assert client.post("/api/v1/colorize", content=b"raw", headers={"content-type": "image/jpeg"}).status_code == 415
+    missing = client.post("/api/v1/colorize", files={"other": ("a.jpg", jpeg_bytes())})
+    assert missing.status_code == 422 and "'image'" in missing.json()["error"]
+    empty = _post(client, b"", name="empty.jpg")  # _post sends a default image for b""; send a real empty part
+    assert empty.status_code == 200
+    zero = client.post("/api/v1/colorize", files={"image": ("zero.jpg", b"")})
+    assert zero.status_code == 422 and "zero.jpg" in zero.json()["error"]
+
+
+def test_upload_over_the_limit_is_413_declared_or_streamed(client: TestClient) -> None:
+    big = b"\0" * (2 * 1024 * 1024)  # the fixture's limit is 1 MB
+    declared = _post(client, big)
+    assert declared.status_code == 413 and "1 MB" in declared.json()["error"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the cap applies to the bytes read
+        yield b"--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.jpg\"\r\n\r\n"
+        for _ in range(40):
+            yield b"\0" * 65536
+        yield b"\r\n--b--\r\n"
+
+    streamed = client.post("/api/v1/colorize", content=chunks(),
+                           headers={"content-type": "multipart/form-data; boundary=b"})
+    assert streamed.status_code == 413
+    assert not _leftovers(client)
+
+
+def test_too_many_pixels_is_413_before_decoding(client: TestClient) -> None:
+    buffer = io.BytesIO()
+    Image.new("L", (1200, 1000)).save(buffer, format="PNG")  # 1.2 MP in a few KB, limit 1 MP
+    response = _post(client, buffer.getvalue(), name="wide.png")
+    assert response.status_code == 413 and "1,200,000 pixels" in response.json()["error"]
+
+
+def test_token_is_required_when_set(settings: Settings) -> None:
+    with TestClient(create_app(Settings(**{**settings.__dict__, "token": "s3cret"}))) as client:
+        assert client.get("/api/v1/models").status_code == 401
+        wrong = client.get("/api/v1/models", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401 and "token" in wrong.json()["error"]
+        assert _post(client).status_code == 401
+        assert client.get("/api/v1/models", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_full_queue_is_503_with_retry_after(settings: Settings) -> None:
+    with TestClient(create_app(Settings(**{**settings.__dict__, "workers": 1, "queue": 0}))) as client:
+        pool = client.app.state.pool
+        assert pool.try_admit()  # the only slot is busy
+        busy = _post(client)
+        assert busy.status_code == 503 and int(busy.headers["Retry-After"]) >= 1 and "busy" in busy.json()["error"]
+        assert client.post("/api/v1/jobs", files={"file": ("a.jpg", jpeg_bytes())}).status_code == 503
+        pool.release()
+        assert _post(client).status_code == 200
+
+
+def test_temporary_files_are_removed_after_success_and_failure(client: TestClient) -> None:
+    _post(client)
+    _post(client, b"not an image", name="x.jpg")
+    _post(client, chroma="99")
+    assert not _leftovers(client)
+    tmp = client.app.state.tmp
+    client.__exit__(None, None, None)  # server shutdown removes everything
+    assert not tmp.exists()
+
+
+def test_kept_upload_rerenders_without_predicting_again(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    created = _post(client, jpeg_bytes(45, 70), route="/api/v1/uploads")
+    info = created.json()
+    assert created.status_code == 200 and (info["width"], info["height"]) == (70, 45)
+    engine = client.app.state.engine
+    predictions = []
+    monkeypatch.setattr(engine, "predict", lambda *args: predictions.append(args) or pytest.fail("predicted again"))
+    url = f"/api/v1/uploads/{info['id']}/colorized"
+    low = client.get(url, params={"chroma": 0.5, "format": "png"})
+    high = client.get(url, params={"chroma": 3, "format": "png"})
+    assert low.status_code == high.status_code == 200 and not predictions
+    assert decoded(high.content).size == (70, 45)
+    assert abs(pixels(high.content) - pixels(low.content)).max() > 5
+
+
+def test_kept_upload_switches_model_and_can_be_deleted(client: TestClient) -> None:
+    upload_id = _post(client, route="/api/v1/uploads").json()["id"]
+    url = f"/api/v1/uploads/{upload_id}/colorized"
+    assert client.get(url, params={"model": "default"}).status_code == 200
+    assert client.get(url, params={"model": "nope"}).status_code == 422
+    assert client.get(url, params={"chroma": -1}).status_code == 422
+    assert client.delete(f"/api/v1/uploads/{upload_id}").status_code == 204
+    gone = client.get(url)
+    assert gone.status_code == 404 and "upload the image again" in gone.json()["error"]
+
+
+def test_kept_uploads_are_bounded(settings: Settings) -> None:
+    with TestClient(create_app(Settings(**{**settings.__dict__, "sessions": 2}))) as client:
+        ids = [_post(client, route="/api/v1/uploads").json()["id"] for _ in range(3)]
+        assert client.get(f"/api/v1/uploads/{ids[0]}/colorized").status_code == 404
+        assert client.get(f"/api/v1/uploads/{ids[2]}/colorized").status_code == 200
+        assert len(list((client.app.state.tmp / "uploads").iterdir())) == 2
+
+
+def _answer_trials(client: TestClient, count: int, say_real: bool) -> list[str]:
+    truths = []
+    for _ in range(count):
+        trial = client.get("/api/v1/study/next").json()
+        image = client.get(trial["image"])
+        assert image.status_code == 200 and decoded(image.content).size == (56, 40)
+        answer = {"trial": trial["trial"], "answer": "real" if say_real else "colorized"}
+        truths.append(client.post("/api/v1/study/answers", json=answer).json()["truth"])
+    return truths
+
+
+def test_study_records_answers_across_restarts(settings: Settings) -> None:
+    with TestClient(create_app(settings)) as client:
+        truths = _answer_trials(client, 6, say_real=True)
+    with TestClient(create_app(settings)) as client:  # a new server on the same database
+        truths += _answer_trials(client, 4, say_real=True)
+        results = client.get("/api/v1/study/results").json()
+    colorized = truths.count("colorized")
+    assert results["answers"] == 10 and results["colorized_shown"] == colorized
+    assert results["fooled"] == colorized  # every answer was "real"
+    assert results["real_judged_real"] == truths.count("real")
+    if colorized:
+        assert results["fooled_rate"] == 1.0
+        assert results["fooled_ci95"] == pytest.approx(list(wilson_interval(colorized, colorized)))
+
+
+def test_study_answer_errors(client: TestClient) -> None:
+    trial = client.get("/api/v1/study/next").json()["trial"]
+    assert client.post("/api/v1/study/answers", json={"trial": trial, "answer": "real"}).status_code == 200
+    again = client.post("/api/v1/study/answers", json={"trial": trial, "answer": "colorized"})
+    assert again.status_code == 409 and "already answered" in again.json()["error"]
+    assert client.post("/api/v1/study/answers", json={"trial": "nope", "answer": "real"}).status_code == 404
+    assert client.post("/api/v1/study/answers", json={"trial": trial, "answer": "maybe"}).status_code == 422
+    assert client.get("/api/v1/study/trials/nope/image").status_code == 404
+
+
+def test_study_without_a_folder_is_404_but_results_work(settings: Settings) -> None:
+    with TestClient(create_app(Settings(**{**settings.__dict__, "study_dir": None}))) as client:
+        response = client.get("/api/v1/study/next")
+        assert response.status_code == 404 and "--study-dir" in response.json()["error"]
+        assert client.get("/api/v1/study/results").json()["fooled_rate"] is None
+
+
+def test_wilson_interval_matches_the_textbook() -> None:
+    low, high = wilson_interval(8, 10)  # Wilson (1927) / Agresti & Coull (1998): 0.490 to 0.943
+    assert (round(low, 3), round(high, 3)) == (0.490, 0.943)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    assert wilson_interval(0, 20)[0] == 0.0 and wilson_interval(20, 20)[1] == 1.0
+
+
+def _wait(client: TestClient, job_id: str) -> dict[str, object]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/v1/jobs/{job_id}").json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError("job did not finish")
+
+
+def test_job_runs_in_the_background_and_downloads(client: TestClient) -> None:
+    submitted = _post(client, jpeg_bytes(45, 70), route="/api/v1/jobs", field="file")
+    assert submitted.status_code == 202 and submitted.headers["Location"] == f"/api/v1/jobs/{submitted.json()['id']}"
+    job = _wait(client, submitted.json()["id"])
+    assert job["status"] == "done" and job["progress"] == 1.0
+    result = client.get(job["download"])
+    assert result.status_code == 200 and decoded(result.content).size == (70, 45)
+    assert 'filename="photo-color.png"' in result.headers["content-disposition"]
+
+
+def test_job_errors(client: TestClient) -> None:
+    unknown = _post(client, b"data", name="notes.txt", route="/api/v1/jobs", field="file")
+    assert unknown.status_code == 415 and "notes.txt: no job kind takes this file" in unknown.json()["error"]
+    broken = _post(client, b"not a jpeg", name="broken.jpg", route="/api/v1/jobs", field="file").json()
+    job = _wait(client, broken["id"])
+    assert job["status"] == "failed" and job["error"].startswith("broken.jpg: ")
+    refused = client.get(f"/api/v1/jobs/{job['id']}/result")
+    assert refused.status_code == 409 and "failed" in refused.json()["error"]
+    assert client.get("/api/v1/jobs/nope").status_code == 404
+
+
+def test_a_30_mb_upload_gets_413_before_it_is_sent(settings: Settings) -> None:
+    """Over a real socket: the answer arrives while most of the body is still unsent."""
+    with live_server(create_app(Settings(**{**settings.__dict__, "max_upload_mb": 25}))) as url:
+        host, port = url.removeprefix("http://").split(":")
+        body_size = 30 * 1024 * 1024
+        head = (f"POST /api/v1/colorize HTTP/1.1\r\nHost: {host}\r\nContent-Length: {body_size}\r\n"
+                "Content-Type: multipart/form-data; boundary=b\r\n\r\n").encode()
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(head + b"\0" * 1024 * 1024)  # 1 MB of 30
+            answer = b""
+            while b"}" not in answer and (chunk := sock.recv(65536)):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 413") and b'"error":"upload larger' in answer
+
+
+def test_page_assets_make_no_external_requests() -> None:
+    for path in STATIC.glob("*.*"):
+        text = path.read_text(encoding="utf-8")
+        assert "http://" not in text and "https://" not in text and "//cdn" not in text, path.name
+
+
+def test_serve_command_builds_the_app_or_fails_with_one_line(tmp_path: Path, random_model_file: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from chromagen.cli import app as cli
+
+    runner = CliRunner()
+    bad = runner.invoke(cli, ["serve", "--study-dir", str(tmp_path / "nope")])
+    assert bad.exit_code == 2 and "error: --study-dir" in bad.output and "Traceback" not in bad.output
+    assert runner.invoke(cli, ["serve", "--model", "no-such-model"]).exit_code == 2
+    assert runner.invoke(cli, ["serve", "--workers", "0"]).exit_code == 2
+    (tmp_path / "db").mkdir()
+    unusable = runner.invoke(cli, ["serve", "--model", str(random_model_file), "--study-db", str(tmp_path / "db")])
+    assert unusable.exit_code == 2 and "cannot open the study database" in unusable.output
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda application, **kwargs: started.update(kwargs, app=application))
+    result = runner.invoke(cli, ["serve", "--model", str(random_model_file), "--port", "8123", "--token", "t",
+                                 "--study-db", str(tmp_path / "s.sqlite")])
+    assert result.exit_code == 0, result.output
+    assert (started["host"], started["port"]) == ("127.0.0.1", 8123)
+    assert started["app"].state.settings.token == "t"

@@ -1,0 +1,125 @@
+"""The page in real headless Chromium: upload, wait, check the size, move both sliders, download, answer the study.
+
+Skipped only where no browser is installed, unless CHROMAGEN_REQUIRE_BROWSER=1 (CI), where that fails.
+"""
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from chromagen.server import Settings, create_app
+from tests.browser import browser_available, headless_chromium
+from tests.conftest import smooth_color_image
+from tests.server_helpers import live_server
+
+if not browser_available() and os.environ.get("CHROMAGEN_REQUIRE_BROWSER") != "1":
+    pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)",
+                allow_module_level=True)
+
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, random_model_file: Path) -> Iterator[tuple[str, Path]]:
+    root = tmp_path_factory.mktemp("site")
+    study = root / "study"
+    study.mkdir()
+    for i in range(2):
+        Image.fromarray(smooth_color_image(60, 80, seed=i)).save(study / f"real{i}.jpg")
+    settings = Settings(model=str(random_model_file), device="cpu", size=64, study_dir=study,
+                        study_db=root / "study.sqlite")
+    with live_server(create_app(settings)) as url:
+        yield url, root
+
+
+@pytest.fixture(scope="module")
+def driver(site: tuple[str, Path]) -> Iterator["object"]:
+    downloads = site[1] / "downloads"
+    downloads.mkdir()
+    browser = headless_chromium(downloads)
+    browser.downloads = downloads
+    try:
+        yield browser
+    finally:
+        browser.quit()
+
+
+def _wait_for(driver: "object", condition: str, timeout: float = 30) -> None:
+    WebDriverWait(driver, timeout).until(lambda d: d.execute_script(f"return {condition}"))
+
+
+def test_colorize_page_end_to_end(site: tuple[str, Path], driver: "object", tmp_path: Path) -> None:
+    url, _ = site
+    photo = tmp_path / "harbour.jpg"
+    Image.fromarray(smooth_color_image(90, 130)).convert("L").save(photo)
+    driver.get(url + "/")
+    driver.find_element(By.ID, "file").send_keys(str(photo))
+    _wait_for(driver, "document.body.dataset.state === 'ready'")
+    size = driver.execute_script("const a = document.getElementById('after'); return [a.naturalWidth, a.naturalHeight]")
+    assert size == [130, 90]
+    assert "130 × 90" in driver.find_element(By.ID, "dimensions").text
+
+    split = driver.find_element(By.ID, "split")
+    split.send_keys(Keys.END)  # keyboard only: the before/after slider to the right
+    split_css = "return document.getElementById('compare').style.getPropertyValue('--split')"
+    assert driver.execute_script(split_css) == "100%"
+
+    first = driver.execute_script("return document.getElementById('after').src")
+    driver.find_element(By.ID, "chroma").send_keys(Keys.ARROW_RIGHT * 10)
+    _wait_for(driver, "Number(document.body.dataset.renders) >= 2 && document.body.dataset.state === 'ready'")
+    assert driver.execute_script("return document.getElementById('after').src") != first
+    assert driver.find_element(By.ID, "chroma-value").text == f"{1 + 10 * 0.05:.2f}"
+
+    driver.find_element(By.ID, "download").click()
+    target = driver.downloads / "harbour-color.png"
+    deadline = time.monotonic() + 20
+    while not target.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert Image.open(target).size == (130, 90)
+
+
+def test_page_reports_a_bad_file(site: tuple[str, Path], driver: "object", tmp_path: Path) -> None:
+    notes = tmp_path / "notes.jpg"
+    notes.write_text("not a photo")
+    driver.get(site[0] + "/")
+    driver.find_element(By.ID, "file").send_keys(str(notes))
+    _wait_for(driver, "document.body.dataset.state === 'error'")
+    assert "notes.jpg: " in driver.find_element(By.ID, "status").text
+
+
+def test_study_page_records_an_answer(site: tuple[str, Path], driver: "object") -> None:
+    driver.get(site[0] + "/study")
+    _wait_for(driver, "document.body.dataset.state === 'ready'")
+    driver.find_element(By.ID, "answer-real").click()
+    _wait_for(driver, "document.getElementById('results').dataset.answers === '1'")
+    results = driver.find_element(By.ID, "results").text  # one answer: either a colorized or a real photo
+    assert results.startswith("Fooled rate: ") or "Real photos judged real: " in results
+    assert "that one was" in driver.find_element(By.ID, "status").text
+
+
+def test_every_control_is_reachable_by_tab_and_fits_a_phone(site: tuple[str, Path], driver: "object",
+                                                          tmp_path: Path) -> None:
+    photo = tmp_path / "street.png"
+    Image.fromarray(smooth_color_image(300, 400)).save(photo)
+    driver.set_window_size(390, 844)  # a phone in portrait
+    try:
+        driver.get(site[0] + "/")
+        driver.find_element(By.ID, "file").send_keys(str(photo))
+        _wait_for(driver, "document.body.dataset.state === 'ready'")
+        assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+        reached = set()
+        for _ in range(25):
+            ActionChains(driver).send_keys(Keys.TAB).perform()  # to the page, like a keyboard
+            reached.add(driver.switch_to.active_element.get_attribute("id") or
+                        driver.switch_to.active_element.get_attribute("aria-label"))
+        assert {"file", "split", "chroma", "model", "format", "download"} <= reached
+        assert any(name and name.startswith("Colorize the example") for name in reached)
+    finally:
+        driver.set_window_size(1100, 1000)
