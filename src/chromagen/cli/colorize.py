@@ -17,7 +17,11 @@ from chromagen.cli.app import BAD_FILE, ChromaOption, _fail, _progress, app, exi
 from chromagen.cli.extras import BackendOption, ThreadsOption
 from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE
 from chromagen.errors import ChromagenError, UsageError
-from chromagen.media.walker import IMAGE, KINDS, Item, walk
+from chromagen.cli.sequences import (CodecOption, CrfOption, DitherOption, FormatOption, PaletteOption,
+                                     SequenceOptions, StabilizeOption, colorize_sequence, kind_of, output_for)
+from chromagen.media.video import DEFAULT_CODEC, DEFAULT_CRF
+from chromagen.media.walker import IMAGE, KINDS, VIDEO, Item, walk
+from chromagen.temporal import DEFAULT_STRENGTH
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -35,6 +39,7 @@ class Run:
     sources: set[Path]  # resolved input files: never written to
     progress: "Progress"  # long items (videos) add their own task to it
     claimed: set[Path] = field(default_factory=set)  # outputs written (or kept) by this run
+    sequence: SequenceOptions = SequenceOptions()  # video and animation options
 
     def target(self, item: Item, candidate: Path) -> Path | None:
         """Reserve ``candidate`` for ``item``; None when it exists and may not be replaced (skip)."""
@@ -61,8 +66,20 @@ def colorize_image(run: Run, item: Item) -> bool:
     return True
 
 
+def colorize_moving(run: Run, item: Item) -> bool:
+    """A video or an animated GIF/APNG/WebP (``chromagen.cli.sequences``); still images go to ``colorize_image``."""
+    kind = kind_of(item.path)
+    if kind is None:
+        return colorize_image(run, item)
+    target = run.target(item, output_for(kind, run.output / item.rel, run.sequence))
+    if target is None:
+        return False
+    colorize_sequence(run.colorizer, kind, item.path, run.output / item.rel, run.sequence, run.progress)
+    return True
+
+
 # item kind -> the function that colorizes one item of it (media modules add their kinds here)
-HANDLERS: dict[str, Callable[[Run, Item], bool]] = {IMAGE: colorize_image}
+HANDLERS: dict[str, Callable[[Run, Item], bool]] = {IMAGE: colorize_moving, VIDEO: colorize_moving}
 
 
 def check_output(output: Path) -> None:
@@ -114,12 +131,21 @@ def colorize(
                                       metavar="PX")] = DEFAULT_SIZE,
     chroma: ChromaOption = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.", metavar="DEVICE")] = "auto",
+    crf: CrfOption = DEFAULT_CRF,
+    codec: CodecOption = DEFAULT_CODEC,
+    stabilize: StabilizeOption = DEFAULT_STRENGTH,
+    fmt: FormatOption = None,
+    palette: PaletteOption = "shared",
+    dither: DitherOption = True,
     backend: BackendOption = "auto",
     threads: ThreadsOption = None,
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files (never a source file).")] = False,
     debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
 ) -> None:
-    """Colorize photos. Color inputs are first reduced to their lightness (CIELAB L), then recolored.
+    """Colorize photos, videos (mp4, mov, mkv, avi, webm, m4v) and animations (GIF, APNG, WebP).
+
+    Color inputs are first reduced to their lightness (CIELAB L), then recolored. Videos keep their frames,
+    timestamps, rotation and sound; an interrupted video resumes where it stopped when run again.
 
     Outputs keep each input's exact width, height, bit depth, file format (PNG when an alpha channel must be kept) and metadata; existing files are skipped unless --overwrite.
 
@@ -137,8 +163,11 @@ def colorize(
     summary = Summary(failed=len(found.problems))
     for line in found.problems:
         _fail(False, line)
-    with _progress(disable=len(found.items) <= 1) as progress:
-        run = Run(colorizer, output, overwrite, {item.path.resolve() for item in found.items}, progress)
+    sequence = SequenceOptions(crf=crf, codec=codec, stabilize=stabilize, format=fmt, palette=palette, dither=dither)
+    one_still = len(found.items) <= 1 and not any(kind_of(item.path) for item in found.items)
+    with _progress(disable=one_still) as progress:  # a single film still shows its frames/s and time left
+        run = Run(colorizer, output, overwrite, {item.path.resolve() for item in found.items}, progress,
+                  sequence=sequence)
         task = progress.add_task("colorizing", total=len(found.items))
         for item in found.items:
             _process(run, item, summary, debug)

@@ -7,6 +7,8 @@ import typer
 
 from chromagen.cli.app import USAGE_ERROR, ChromaOption, _fail, _progress, app, err, out, positive
 from chromagen.cli.extras import need_torch
+from chromagen.cli.sequences import StabilizeOption
+from chromagen.temporal import DEFAULT_STRENGTH
 from chromagen.errors import ChromagenError
 
 
@@ -14,7 +16,8 @@ from chromagen.errors import ChromagenError
 def evaluate(
     model: Annotated[list[str], typer.Option(help="Model to score: 'gray' (ab = 0), a bundled name or a "
                                                   "weights/checkpoint path. Repeatable.")],
-    data: Annotated[Path, typer.Option(help="Folder of ground-truth color photos (searched recursively).")],
+    data: Annotated[Path, typer.Option(help="Folder of ground-truth color photos (searched recursively), or a "
+                                            "color video (scored frame by frame, with flicker).")],
     size: Annotated[int, typer.Option(help="Protocol size: center square crops resized to size x size.")] = 256,
     working_size: Annotated[Optional[int], typer.Option(help="Resolution the model runs at (default: the "
                                                                "colorize default, 192).")]
@@ -27,10 +30,29 @@ def evaluate(
     curves: Annotated[Optional[Path], typer.Option(help="Write a PNG of accuracy-vs-threshold curves.")] = None,
     report: Annotated[Optional[Path], typer.Option(help="Write a markdown report (with grid and curves).")]
     = None,
+    stabilize: StabilizeOption = DEFAULT_STRENGTH,
     debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
 ) -> None:
-    """Score models on ground-truth photos: PSNR, SSIM, LPIPS, FID, colorfulness, ab MSE and AuC."""
+    """Score models on ground-truth photos: PSNR, SSIM, LPIPS, FID, colorfulness, ab MSE and AuC.
+
+    On a video: per-frame PSNR, colorfulness and flicker (mean |delta ab| between frames of a shot), with
+    temporal stabilization and frame by frame, beside the ground truth's own flicker.
+    """
     need_torch("evaluate")
+    from chromagen.media.video import is_video_file
+
+    if data.is_file() and is_video_file(data):
+        from chromagen.cli.sequences import evaluate_video_file
+
+        try:
+            for name in model:
+                evaluate_video_file(data, name, working_size, chroma, device, stabilize, limit,
+                                    json_out.with_stem(f"{json_out.stem}-{name}") if json_out and len(model) > 1
+                                    else json_out)
+        except ChromagenError as exc:
+            _fail(debug, str(exc))
+            raise typer.Exit(USAGE_ERROR) from None
+        return
     from chromagen.evaluation.report import results_table, save_curves, save_grid, write_json, write_report
     from chromagen.evaluation.runner import Protocol, list_images
     from chromagen.evaluation.runner import evaluate as run_evaluation

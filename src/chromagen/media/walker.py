@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chromagen.media.image import IMAGE_EXTENSIONS
+from chromagen.media.video import VIDEO_EXTENSIONS
 
-IMAGE = "image"
+IMAGE, VIDEO = "image", "video"  # animated GIF/PNG/WebP are images by extension; colorize checks the content
 # kind -> the extensions (lower case, with the dot) that mean it
-KINDS: dict[str, frozenset[str]] = {IMAGE: IMAGE_EXTENSIONS}
+KINDS: dict[str, frozenset[str]] = {IMAGE: IMAGE_EXTENSIONS, VIDEO: VIDEO_EXTENSIONS}
 
 
 def kind_of(path: Path, kinds: Mapping[str, frozenset[str]] | None = None) -> str | None:
