@@ -18,7 +18,7 @@ from chromagen.server.catalogue import ModelInfo
 
 OUTPUT_FORMATS = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
 MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
-LOADED_COLORIZERS = 4  # (model, size) pairs kept in memory
+LOADED_COLORIZERS = 4  # (model, size, gain) colorizers kept in memory
 
 
 class Engine:
@@ -27,7 +27,7 @@ class Engine:
     def __init__(self, catalogue: dict[str, ModelInfo], device: str) -> None:
         self.catalogue = catalogue
         self.device = device
-        self._colorizers: OrderedDict[tuple[str, int], Colorizer] = OrderedDict()
+        self._colorizers: OrderedDict[tuple[str, int, float], Colorizer] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -40,13 +40,17 @@ class Engine:
             raise ChromagenError(f"unknown model {name!r}; this server offers {', '.join(self.catalogue)}")
         return self.catalogue[name]
 
-    def colorizer(self, name: str, size: int) -> Colorizer:
-        """Load on first use (under a lock, so concurrent requests load once); least recently used goes first."""
-        key = (name, size)
+    def colorizer(self, name: str, size: int, gain: float = 1.0) -> Colorizer:
+        """Load on first use (under a lock, so concurrent requests load once); least recently used goes first.
+
+        Images get gain 1 and apply their own to the kept prediction; sequences (video, animation) use the
+        Colorizer whole and ask for the model's calibrated gain.
+        """
+        key = (name, size, gain)
         with self._lock:
             if key not in self._colorizers:
                 self._colorizers[key] = Colorizer.from_pretrained(self.model(name).source, device=self.device,
-                                                                  size=size, chroma=1.0)
+                                                                  size=size, chroma=gain)
                 if len(self._colorizers) > LOADED_COLORIZERS:
                     self._colorizers.popitem(last=False)
             self._colorizers.move_to_end(key)

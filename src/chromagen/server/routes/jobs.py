@@ -1,11 +1,13 @@
 """Background jobs: ``POST /api/v1/jobs`` (202 + id), ``GET /api/v1/jobs/{id}``, ``GET /api/v1/jobs/{id}/result``."""
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse
 
+from chromagen.inference import Colorizer
 from chromagen.media.image import IMAGE_EXTENSIONS, load_image, save_image
 from chromagen.server.deps import require_token
 from chromagen.server.engine import Engine
@@ -29,9 +31,32 @@ def image_kind(engine: Engine, size: int) -> JobKind:
     return JobKind("image", takes, lambda src: src.suffix.lower() in IMAGE_EXTENSIONS, lambda _: ".png", run)
 
 
+def sequence_kinds(engine: Engine, size: int) -> list[JobKind]:
+    """Animations and videos through ``chromagen.sequence`` (colors stabilized between frames), model's gain."""
+    from chromagen.media import animation, video
+    from chromagen.sequence import colorize_animation, colorize_video
+
+    def colorizer() -> Colorizer:
+        return engine.colorizer(engine.default, size, engine.model(engine.default).chroma)
+
+    def fraction(progress: Progress) -> Callable[[int, int], None]:
+        return lambda done, total: progress(done / total if total else 0.0)
+
+    def run_animation(src: Path, dst: Path, progress: Progress) -> None:
+        colorize_animation(src, dst, colorizer(), progress=fraction(progress))
+
+    def run_video(src: Path, dst: Path, progress: Progress) -> None:
+        colorize_video(src, dst, colorizer(), progress=fraction(progress))
+
+    videos = "videos (" + " ".join(sorted(video.VIDEO_EXTENSIONS)) + ")"
+    return [JobKind("animation", "animations (GIF, APNG, WebP of several frames)", animation.is_animation,
+                    lambda src: src.suffix, run_animation),
+            JobKind("video", videos, video.is_video_file, lambda src: video.output_path_for(src).suffix, run_video)]
+
+
 def job_kinds(engine: Engine, size: int) -> dict[str, JobKind]:
-    """Every kind this server runs, by name."""
-    kinds = [image_kind(engine, size)]
+    """Every kind this server runs, by name; the first that accepts a file takes it (animations before images)."""
+    kinds = [*sequence_kinds(engine, size), image_kind(engine, size)]
     return {kind.name: kind for kind in kinds}
 
 
