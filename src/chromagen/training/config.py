@@ -6,6 +6,7 @@ from typing import Any, get_args, get_type_hints
 
 import yaml
 
+from chromagen.data.hint_sampling import HintSampling
 from chromagen.errors import ChromagenError
 
 
@@ -96,6 +97,7 @@ class Recipe:
     gan: GanConfig | None = None
     classification: ClassificationConfig = field(default_factory=ClassificationConfig)
     init_from: str | None = None  # start the generator from these weights (e.g. GAN fine-tuning)
+    hints: HintSampling | None = None  # hint-aware models: simulated user hints (Zhang et al. 2017)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (for checkpoints and logs)."""
