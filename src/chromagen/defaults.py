@@ -2,3 +2,4 @@
 
 DEFAULT_MODEL = "default"
 DEFAULT_SIZE = 192  # working resolution (longer side), chosen on val: see docs/model-card.md
+HINT_MODEL = "hints"  # the bundled hint-aware model, used when the user gives color hints

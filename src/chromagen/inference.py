@@ -18,8 +18,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from chromagen.color import denormalize_ab, lab_to_rgb, normalize_l, rgb_to_lab
-from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE
+from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE, HINT_MODEL
 from chromagen.errors import ChromagenError
+from chromagen.hints import Hint, HintError, hint_planes
 from chromagen.media.image import LoadedImage
 from chromagen.models.registry import predict_ab
 from chromagen.models.weights import bundled_names, bundled_path, load_generator
@@ -77,6 +78,7 @@ class Colorizer:
         self.size = size
         self.name = name
         self.chroma = chroma
+        self.hint_aware = getattr(model, "in_channels", 1) > 1  # reads L + hint ab + hint mask
 
     @classmethod
     def from_pretrained(cls, model: str = DEFAULT_MODEL, device: str = "auto", size: int = DEFAULT_SIZE,
@@ -95,22 +97,40 @@ class Colorizer:
         """Normalized L batch -> normalized ab batch (classification models decode their logits)."""
         return predict_ab(self.model, l_norm.to(self.device)).float()
 
+    def model_input(self, small: Tensor, image_hw: tuple[int, int], hints: Sequence[list[Hint]] | None) -> Tensor:
+        """Working-size normalized L, plus for hint-aware models each image's hint planes (none: zeros)."""
+        if not self.hint_aware:
+            if hints is not None and any(hints):
+                raise HintError(f"model {self.name!r} takes no color hints; use the bundled {HINT_MODEL!r} model")
+            return small
+        per_image = hints if hints is not None else [[] for _ in range(len(small))]
+        planes = np.stack([hint_planes(list(h), image_hw, tuple(small.shape[-2:])) for h in per_image])
+        return torch.cat([small, torch.from_numpy(planes).to(small)], dim=1)
+
     @torch.inference_mode()
-    def colorize_lab(self, lightness: Tensor) -> Tensor:
-        """Full-resolution L batch (N, 1, H, W) in [0, 100] -> Lab batch with predicted ab."""
+    def colorize_lab(self, lightness: Tensor, hints: Sequence[list[Hint]] | None = None) -> Tensor:
+        """Full-resolution L batch (N, 1, H, W) in [0, 100] -> Lab batch with predicted ab.
+
+        ``hints``: one list of user colors per image (hint-aware models only).
+        """
         h, w = lightness.shape[-2:]
         small = F.interpolate(normalize_l(lightness), size=working_shape(h, w, self.size), mode="bilinear",
                               antialias=True, align_corners=False)
-        ab = denormalize_ab(self.predict_ab(small)).to(lightness.device) * self.chroma
+        ab = denormalize_ab(self.predict_ab(self.model_input(small, (h, w), hints))).to(lightness.device)
+        ab = ab * self.chroma
         ab = F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)
         return torch.cat([lightness, ab], dim=1)
 
-    def colorize(self, image: LoadedImage | np.ndarray) -> np.ndarray:
-        """One image (float RGB H x W x 3 in [0, 1]; color input is reduced to its lightness)."""
-        return self.colorize_batch([image])[0]
+    def colorize(self, image: LoadedImage | np.ndarray, *, hints: Sequence[Hint] | None = None) -> np.ndarray:
+        """One image (float RGB H x W x 3 in [0, 1]; color input is reduced to its lightness), optionally
+        with user color hints (hint-aware models)."""
+        return self.colorize_batch([image], hints=None if hints is None else [list(hints)])[0]
 
-    def colorize_batch(self, images: Sequence[LoadedImage | np.ndarray]) -> list[np.ndarray]:
-        """Several images; those sharing a size run through the network together."""
+    def colorize_batch(self, images: Sequence[LoadedImage | np.ndarray], *,
+                       hints: Sequence[Sequence[Hint]] | None = None) -> list[np.ndarray]:
+        """Several images (with one hint list per image, if any); those sharing a size run together."""
+        if hints is not None and len(hints) != len(images):
+            raise ChromagenError(f"{len(hints)} hint lists for {len(images)} images")
         arrays = [im.rgb if isinstance(im, LoadedImage) else im for im in images]
         results: list[np.ndarray | None] = [None] * len(arrays)
         by_shape: dict[tuple[int, ...], list[int]] = {}
@@ -118,7 +138,8 @@ class Colorizer:
             by_shape.setdefault(arr.shape, []).append(i)
         for indices in by_shape.values():
             batch = torch.from_numpy(np.stack([arrays[i] for i in indices])).permute(0, 3, 1, 2).float()
-            rgb = lab_to_rgb(self.colorize_lab(rgb_to_lab(batch)[:, :1]))
+            batch_hints = None if hints is None else [list(hints[i]) for i in indices]
+            rgb = lab_to_rgb(self.colorize_lab(rgb_to_lab(batch)[:, :1], batch_hints))
             for i, out in zip(indices, rgb.permute(0, 2, 3, 1).numpy()):
                 results[i] = out
         return [r for r in results if r is not None]

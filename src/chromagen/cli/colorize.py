@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from chromagen.cli.app import USAGE_ERROR, ChromaOption, _fail, _progress, app, err, out
+from chromagen.cli.hint_options import HintOption, HintsFileOption, resolve_hints
 from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE
 from chromagen.errors import ChromagenError
 
 if TYPE_CHECKING:
+    from chromagen.hints import Hint
     from chromagen.inference import Colorizer
 
 
@@ -48,7 +50,8 @@ def collect_jobs(inputs: list[Path]) -> tuple[list[Job], list[str]]:
     return jobs, missing
 
 
-def _colorize_one(colorizer: "Colorizer", job: Job, output: Path, overwrite: bool, claimed: set[Path]) -> bool:
+def _colorize_one(colorizer: "Colorizer", job: Job, output: Path, overwrite: bool, claimed: set[Path],
+                  hints: list["Hint"]) -> bool:
     """Colorize and save one file; returns False when skipped because the output already exists."""
     from chromagen.media.image import load_image, output_path_for, save_image
 
@@ -59,7 +62,7 @@ def _colorize_one(colorizer: "Colorizer", job: Job, output: Path, overwrite: boo
     claimed.add(target)
     if target.exists() and not overwrite:
         return False
-    rgb = colorizer.colorize(image)
+    rgb = colorizer.colorize(image, hints=hints or None)
     save_image(rgb, target, alpha=image.alpha, overwrite=overwrite)
     return True
 
@@ -74,6 +77,8 @@ def colorize(
     chroma: ChromaOption = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
+    hint: HintOption = None,
+    hints_file: HintsFileOption = None,
     debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
 ) -> None:
     """Colorize photos. Color inputs are first reduced to their lightness (CIELAB L), then recolored.
@@ -82,9 +87,11 @@ def colorize(
 
     Exit code: 0 all done, 1 any file failed, 2 usage error.
     """
+    from chromagen.hints import HintError
     from chromagen.inference import Colorizer
 
     try:
+        hints, model = resolve_hints(hint, hints_file, model)
         colorizer = Colorizer.from_pretrained(model, device=device, size=size, chroma=chroma)
     except ChromagenError as exc:
         _fail(debug, str(exc))
@@ -98,12 +105,15 @@ def colorize(
         task = progress.add_task("colorizing", total=len(jobs))
         for job in jobs:
             try:
-                if _colorize_one(colorizer, job, output, overwrite, claimed):
+                if _colorize_one(colorizer, job, output, overwrite, claimed, hints):
                     summary.ok += 1
                 else:
                     summary.skipped += 1
                     err.print(f"[yellow]skipped:[/yellow] {job.src}: output exists (use --overwrite)",
                               highlight=False)
+            except HintError as exc:  # the hints do not fit this image: a usage error, stop here
+                _fail(debug, f"{job.src}: {exc}")
+                raise typer.Exit(USAGE_ERROR) from None
             except ChromagenError as exc:
                 summary.failed.append(str(exc))
                 _fail(debug, str(exc))

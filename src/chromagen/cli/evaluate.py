@@ -19,6 +19,9 @@ def evaluate(
                                                                "colorize default, 192).")]
     = None,
     limit: Annotated[Optional[int], typer.Option(help="Score only the first N images.")] = None,
+    hints: Annotated[Optional[list[int]], typer.Option(help="Give hint-aware models N ground-truth color hints "
+                                                            "per image (seeded points); repeatable, one result "
+                                                            "row per N.", show_default=False)] = None,
     chroma: ChromaOption = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the full result as JSON.")] = None,
@@ -35,7 +38,9 @@ def evaluate(
     from chromagen.inference import resolve_device
 
     try:
-        protocol = Protocol(size=size, working_size=working_size, limit=limit, chroma=chroma)
+        if hints and min(hints) < 0:
+            raise ChromagenError(f"--hints must be 0 or more (got {min(hints)})")
+        protocol = Protocol(size=size, working_size=working_size, limit=limit, chroma=chroma, hints=hints)
         total = len(list_images(data, limit))
         with _progress() as progress:
             task = progress.add_task("evaluating", total=total)

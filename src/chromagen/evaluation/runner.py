@@ -32,6 +32,7 @@ from chromagen.evaluation.metrics import (
     quantize8,
     ssim,
 )
+from chromagen.hints import Hint
 from chromagen.media.image import is_image_file, load_image, to_uint8
 
 GRAY_MODEL = "gray"
@@ -48,6 +49,8 @@ class Protocol:
     gray_threshold: float = 2.0
     limit: int | None = None
     batch_size: int = 8
+    hints: list[int] | None = None  # hint-aware models run once per count of ground-truth hints
+    hint_seed: int = 0
 
 
 @dataclass
@@ -87,15 +90,56 @@ def protocol_image(path: Path, size: int) -> Tensor:
     return torch.from_numpy(np.asarray(square, dtype=np.float32) / 255.0).permute(2, 0, 1)
 
 
-def make_predictor(spec: str, device: str, working_size: int, chroma: float | None = None
-                   ) -> tuple[Callable[[Tensor], Tensor], float | None]:
-    """``gray`` (ab = 0) or any model the Colorizer loads -> (function from L (N,1,H,W) to Lab, its chroma)."""
+Predict = Callable[[Tensor, list[list[Hint]] | None], Tensor]  # (L (N,1,H,W), hints per image) -> Lab
+
+
+@dataclass
+class Predictor:
+    """One row of results: a model, its saturation gain, and how many ground-truth hints it gets."""
+
+    predict: Predict
+    chroma: float | None  # None for gray
+    hints: int | None = None  # None: an automatic model (or the hint model with no hint at all)
+
+
+def make_predictors(name: str, spec: str, device: str, working_size: int, chroma: float | None = None,
+                    hint_counts: list[int] | None = None) -> dict[str, Predictor]:
+    """``gray`` (ab = 0) or any model the Colorizer loads -> its result rows: one, or one per hint count
+    for hint-aware models when ``hint_counts`` are given (named ``NAME +N hints``)."""
     if spec == GRAY_MODEL:
-        return gray_lab, None
+        return {name: Predictor(lambda lightness, _: gray_lab(lightness), None)}
     from chromagen.inference import Colorizer
 
     colorizer = Colorizer.from_pretrained(spec, device=device, size=working_size, chroma=chroma)
-    return colorizer.colorize_lab, colorizer.chroma
+    if not (colorizer.hint_aware and hint_counts):
+        return {name: Predictor(colorizer.colorize_lab, colorizer.chroma)}
+    return {f"{name} +{n} hints": Predictor(colorizer.colorize_lab, colorizer.chroma, n) for n in hint_counts}
+
+
+def ground_truth_hints(truth: Tensor, count: int, indices: list[int], seed: int) -> list[list[Hint]]:
+    """``count`` points per image, uniform over it, each revealing the truth's color at its pixel.
+
+    Seeded by (seed, the image's index), so every model and every count sees the same points, and the
+    points of a smaller count are the first ones of a larger count.
+    """
+    size = truth.shape[-1]
+    hints = []
+    for image, index in zip(truth, indices):
+        points = np.random.default_rng([seed, index]).integers(0, size, size=(count, 2))
+        colors = (image[:, points[:, 0], points[:, 1]] * 255).round().int().T.tolist()
+        hints.append([Hint(float(x), float(y), (r, g, b)) for (y, x), (r, g, b) in zip(points.tolist(), colors)])
+    return hints
+
+
+def hinted_ab_error(pred: Tensor, truth: Tensor, hints: list[list[Hint]]) -> Tensor:
+    """Per image, the mean ab distance (Lab units) between result and truth at its hinted pixels."""
+    pred_ab, truth_ab = rgb_to_lab(pred)[:, 1:], rgb_to_lab(truth)[:, 1:]
+    errors = []
+    for i, image_hints in enumerate(hints):
+        rows = torch.tensor([int(h.y) for h in image_hints])
+        cols = torch.tensor([int(h.x) for h in image_hints])
+        errors.append((pred_ab[i, :, rows, cols] - truth_ab[i, :, rows, cols]).norm(dim=0).mean())
+    return torch.stack(errors)
 
 
 def protocol_batches(files: list[Path], protocol: Protocol) -> Iterator[tuple[list[Path], Tensor]]:
@@ -119,16 +163,21 @@ def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol,
 
     files = list_images(data, protocol.limit)
     working = protocol.working_size or DEFAULT_SIZE
-    predictors = {name: make_predictor(spec, device, working, protocol.chroma) for name, spec in models.items()}
-    tallies = {name: ModelTally(chroma=gain) for name, (_, gain) in predictors.items()}
+    predictors = {row: predictor for name, spec in models.items()
+                  for row, predictor in make_predictors(name, spec, device, working, protocol.chroma,
+                                                        protocol.hints).items()}
+    tallies = {name: ModelTally(chroma=predictor.chroma) for name, predictor in predictors.items()}
     want_fid = len(files) >= FID_MIN_IMAGES
     truth_features: list[Tensor] = []
     kept: list[str] = []
     skipped: list[str] = []
-    samples_out: dict[str, list[Tensor]] = {"input": [], **{m: [] for m in models}, "truth": []}
+    samples_out: dict[str, list[Tensor]] = {"input": [], **{m: [] for m in predictors}, "truth": []}
     truth_colorfulness: list[float] = []
+    offset = 0
     for chunk, truth in protocol_batches(files, protocol):
         gray = is_gray(truth, protocol.gray_threshold)
+        indices = [offset + i for i, g in enumerate(gray.tolist()) if not g]
+        offset += len(chunk)
         skipped += [str(p) for p, g in zip(chunk, gray) if g]
         chunk, truth = [p for p, g in zip(chunk, gray) if not g], truth[~gray]
         if progress:
@@ -143,9 +192,12 @@ def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol,
         samples_out["input"].append(quantize8(lab_to_rgb(gray_lab(lightness)))[:room])
         if want_fid:
             truth_features.append(_features(truth, device))
-        for name, (predict, _) in predictors.items():
-            pred = quantize8(lab_to_rgb(predict(lightness.to(device)).cpu()))
+        for name, predictor in predictors.items():
+            hints = ground_truth_hints(truth, predictor.hints, indices, protocol.hint_seed) if predictor.hints else None
+            pred = quantize8(lab_to_rgb(predictor.predict(lightness.to(device), hints).cpu()))
             tally = tallies[name]
+            if hints:
+                tally.add("hint_ab_error", hinted_ab_error(pred, truth, hints))
             tally.add("psnr", psnr(pred, truth))
             tally.add("ssim", ssim(pred, truth))
             tally.add("lpips", lpips_distance(pred.to(device), truth.to(device)).cpu())
@@ -159,7 +211,7 @@ def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol,
             progress(len(chunk))
     if not kept:
         raise ChromagenError(f"{data}: every image is gray; nothing to score")
-    result = _summarize(models, tallies, kept, skipped, truth_colorfulness, truth_features, data, protocol,
+    result = _summarize(list(predictors), tallies, kept, skipped, truth_colorfulness, truth_features, data, protocol,
                         device)
     return result, {k: torch.cat(v) for k, v in samples_out.items()}
 
@@ -170,7 +222,7 @@ def _features(images: Tensor, device: str) -> Tensor:
     return inception_features(images.to(device))
 
 
-def _summarize(models: dict[str, str], tallies: dict[str, ModelTally], kept: list[str], skipped: list[str],
+def _summarize(models: list[str], tallies: dict[str, ModelTally], kept: list[str], skipped: list[str],
                truth_colorfulness: list[float], truth_features: list[Tensor], data: Path,
                protocol: Protocol, device: str) -> dict[str, Any]:
     """Averages per model plus per-image rows and accuracy curves, in the documented JSON schema."""
@@ -198,6 +250,7 @@ def _summarize(models: dict[str, str], tallies: dict[str, ModelTally], kept: lis
             "mse_ab": means["mse_ab"],
             "auc": auc(plain),
             "auc_rebalanced": auc(rebalanced),
+            "hint_ab_error": means.get("hint_ab_error"),  # hint-aware models given ground-truth hints
         }
         curves[name] = {"thresholds": list(THRESHOLDS), "accuracy": plain.tolist(),
                         "accuracy_rebalanced": rebalanced.tolist()}
