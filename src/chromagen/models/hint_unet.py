@@ -6,6 +6,7 @@ spread a color over its region) and at every decoder step (so a color lands wher
 layer starts at zero: a freshly built model with the automatic default's weights colorizes exactly like it.
 """
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -20,6 +21,16 @@ def _zero_conv(cin: int, cout: int, kernel: int, stride: int = 1) -> nn.Conv2d:
     conv = nn.Conv2d(cin, cout, kernel, stride, padding=0 if stride > 1 else kernel // 2, bias=False)
     nn.init.zeros_(conv.weight)
     return conv
+
+
+def pool_hints(hints: Tensor, size: tuple[int, int]) -> Tensor:
+    """Hint planes at a coarser decoder scale: each cell's mean hint ab and whether it holds a hint.
+
+    A plain average would dilute a one-pixel hint to nothing at stride 32; this keeps its full strength.
+    """
+    area = F.adaptive_avg_pool2d(hints[:, 2:], size)
+    ab = F.adaptive_avg_pool2d(hints[:, :2], size) / area.clamp(min=1e-6)  # ab is 0 wherever the mask is
+    return torch.cat([ab, (area > 0).to(hints.dtype)], dim=1)
 
 
 class HintUNet(EncoderUNet):
@@ -44,7 +55,7 @@ class HintUNet(EncoderUNet):
         feats = self.encoder(l_norm, stem_extra=self.hint_stem(self.hint_pad(hints)))[::-1]
         y = feats[0]
         for up, inject, skip in zip(self.ups, self.hint_decoder, feats[1:]):
-            y = up(y + inject(F.adaptive_avg_pool2d(hints, y.shape[-2:])), skip)
+            y = up(y + inject(pool_hints(hints, y.shape[-2:])), skip)
         ab = F.interpolate(self.head(y), size=x.shape[-2:], mode="bilinear", align_corners=False)
         return ab[..., :h, :w]
 

@@ -40,6 +40,7 @@ class OptimConfig:
     lr: float = 1e-3
     encoder_lr_mult: float = 0.1
     freeze_encoder_steps: int = 0  # the encoder's learning rate is 0 for the first N generator steps
+    hint_lr_mult: float = 1.0  # hint-aware models: the new, zero-initialized hint layers learn this much faster
     weight_decay: float = 1e-4
     warmup_steps: int = 100
 

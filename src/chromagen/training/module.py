@@ -185,12 +185,15 @@ class ColorizationModule(L.LightningModule):
         opt, gan = self.recipe.optim, self.recipe.gan
         encoder = getattr(self.generator, "encoder", None)
         enc_ids = {id(p) for p in encoder.parameters()} if encoder is not None else set()
+        hint_ids = {id(p) for name, p in self.generator.named_parameters() if name.startswith("hint_")}
         # Parameter groups may carry extra keys: "encoder" marks the pretrained one.
         groups = [
-            {"params": [p for p in self.generator.parameters() if id(p) not in enc_ids], "lr": opt.lr,
+            {"params": [p for p in self.generator.parameters() if id(p) not in enc_ids | hint_ids], "lr": opt.lr,
              "encoder": False},
             {"params": [p for p in self.generator.parameters() if id(p) in enc_ids],
              "lr": opt.lr * opt.encoder_lr_mult, "encoder": True},
+            {"params": [p for p in self.generator.parameters() if id(p) in hint_ids],
+             "lr": opt.lr * opt.hint_lr_mult, "encoder": False},
         ]
         groups = [g for g in groups if g["params"]]
         opt_g = torch.optim.AdamW(groups, weight_decay=opt.weight_decay,
