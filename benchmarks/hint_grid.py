@@ -34,7 +34,7 @@ def row(colorizer: Colorizer, truth: torch.Tensor, point: Hint, index: int) -> l
     for name, color in COLORS.items():
         hint = Hint(point.x, point.y, color, point.patch, point.percent)
         tiles.append((f"1 {name} hint", _mark(render([hint]), hint)))
-    tiles.append(("10 true hints", render(ground_truth_hints(truth[None], 10, [index], 0)[0])))
+    tiles.append(("10 true hints", render(ground_truth_hints(truth[None], 10, [index], 0, point.patch, colorizer.size)[0])))
     tiles.append(("truth", (truth.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)))
     return tiles
 

@@ -75,7 +75,7 @@ def test_hints_file(tmp_path: Path) -> None:
 
 
 def test_hint_planes_put_the_color_chroma_where_the_hint_points() -> None:
-    red, blue = Hint(150, 25, (200, 30, 30), patch=3), Hint(0, 99, (40, 40, 220))
+    red, blue = Hint(150, 25, (200, 30, 30), patch=3), Hint(0, 99, (40, 40, 220), patch=1)
     planes = hint_planes([red, blue], (100, 200), (50, 100))
     assert planes.shape == (3, 50, 100) and planes.dtype == np.float32
     assert planes[2].sum() == 9 + 1

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import ImageColor
 
+from chromagen.defaults import DEFAULT_PATCH
 from chromagen.errors import ChromagenError
 
 MAX_PATCH = 63  # working-resolution pixels; larger areas are better served by several hints
@@ -29,7 +30,7 @@ class Hint:
     x: float  # pixel column of the input image (or percent of its width when ``percent``)
     y: float  # pixel row (or percent of its height)
     color: tuple[int, int, int]  # sRGB, 0..255
-    patch: int = 1  # side of the square it colors, in working-resolution pixels (odd)
+    patch: int = DEFAULT_PATCH  # side of the square it colors, in working-resolution pixels (odd)
     percent: bool = False
 
     def __post_init__(self) -> None:
@@ -82,7 +83,7 @@ def _coordinate(value: object, what: str) -> tuple[float, bool]:
     return number, percent
 
 
-def make_hint(x: object, y: object, color: str, patch: int = 1) -> Hint:
+def make_hint(x: object, y: object, color: str, patch: int = DEFAULT_PATCH) -> Hint:
     """A hint from loosely typed values (CLI text, JSON); both coordinates must use the same unit."""
     (xv, x_pct), (yv, y_pct) = _coordinate(x, "x"), _coordinate(y, "y")
     if x_pct != y_pct:
@@ -115,7 +116,7 @@ def load_hints(path: str | Path) -> list[Hint]:
                 "x", "y", "color", "patch"}:
             raise HintError(f"{path}: hint {i} must be an object with x, y, color and optionally patch")
         try:
-            hints.append(make_hint(entry["x"], entry["y"], entry["color"], entry.get("patch", 1)))
+            hints.append(make_hint(entry["x"], entry["y"], entry["color"], entry.get("patch", DEFAULT_PATCH)))
         except HintError as exc:
             raise HintError(f"{path}: hint {i}: {exc}") from None
     return hints

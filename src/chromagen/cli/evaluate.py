@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 import typer
 
 from chromagen.cli.app import USAGE_ERROR, ChromaOption, _fail, _progress, app, err, out
+from chromagen.defaults import DEFAULT_PATCH
 from chromagen.errors import ChromagenError
 
 
@@ -22,6 +23,9 @@ def evaluate(
     hints: Annotated[Optional[list[int]], typer.Option(help="Give hint-aware models N ground-truth color hints "
                                                             "per image (seeded points); repeatable, one result "
                                                             "row per N.", show_default=False)] = None,
+    hint_patch: Annotated[int, typer.Option(help="Side of each ground-truth hint's square, in working-size "
+                                                 "pixels (odd); its color is the truth's mean there.")]
+    = DEFAULT_PATCH,
     chroma: ChromaOption = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the full result as JSON.")] = None,
@@ -40,7 +44,8 @@ def evaluate(
     try:
         if hints and min(hints) < 0:
             raise ChromagenError(f"--hints must be 0 or more (got {min(hints)})")
-        protocol = Protocol(size=size, working_size=working_size, limit=limit, chroma=chroma, hints=hints)
+        protocol = Protocol(size=size, working_size=working_size, limit=limit, chroma=chroma, hints=hints,
+                            hint_patch=hint_patch)
         total = len(list_images(data, limit))
         with _progress() as progress:
             task = progress.add_task("evaluating", total=total)

@@ -32,7 +32,7 @@ from chromagen.evaluation.metrics import (
     quantize8,
     ssim,
 )
-from chromagen.hints import Hint
+from chromagen.hints import DEFAULT_PATCH, Hint
 from chromagen.media.image import is_image_file, load_image, to_uint8
 
 GRAY_MODEL = "gray"
@@ -51,6 +51,7 @@ class Protocol:
     batch_size: int = 8
     hints: list[int] | None = None  # hint-aware models run once per count of ground-truth hints
     hint_seed: int = 0
+    hint_patch: int = DEFAULT_PATCH  # side of each hint's square, in working-resolution pixels
 
 
 @dataclass
@@ -116,18 +117,22 @@ def make_predictors(name: str, spec: str, device: str, working_size: int, chroma
     return {f"{name} +{n} hints": Predictor(colorizer.colorize_lab, colorizer.chroma, n) for n in hint_counts}
 
 
-def ground_truth_hints(truth: Tensor, count: int, indices: list[int], seed: int) -> list[list[Hint]]:
-    """``count`` points per image, uniform over it, each revealing the truth's color at its pixel.
+def ground_truth_hints(truth: Tensor, count: int, indices: list[int], seed: int, patch: int = 1,
+                       working_size: int | None = None) -> list[list[Hint]]:
+    """``count`` points per image, uniform over it, each revealing the truth's mean color over the square
+    its ``patch`` covers at ``working_size`` (as the hint model's training simulates users).
 
     Seeded by (seed, the image's index), so every model and every count sees the same points, and the
     points of a smaller count are the first ones of a larger count.
     """
     size = truth.shape[-1]
+    reach = patch * size // (2 * (working_size or size))  # half the patch's footprint, in truth pixels
     hints = []
     for image, index in zip(truth, indices):
-        points = np.random.default_rng([seed, index]).integers(0, size, size=(count, 2))
-        colors = (image[:, points[:, 0], points[:, 1]] * 255).round().int().T.tolist()
-        hints.append([Hint(float(x), float(y), (r, g, b)) for (y, x), (r, g, b) in zip(points.tolist(), colors)])
+        points = np.random.default_rng([seed, index]).integers(0, size, size=(count, 2)).tolist()
+        colors = [(image[:, max(0, y - reach):y + reach + 1, max(0, x - reach):x + reach + 1].mean(dim=(1, 2))
+                   * 255).round().int().tolist() for y, x in points]
+        hints.append([Hint(float(x), float(y), (r, g, b), patch) for (y, x), (r, g, b) in zip(points, colors)])
     return hints
 
 
@@ -193,7 +198,8 @@ def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol,
         if want_fid:
             truth_features.append(_features(truth, device))
         for name, predictor in predictors.items():
-            hints = ground_truth_hints(truth, predictor.hints, indices, protocol.hint_seed) if predictor.hints else None
+            hints = ground_truth_hints(truth, predictor.hints, indices, protocol.hint_seed, protocol.hint_patch,
+                                       working) if predictor.hints else None
             pred = quantize8(lab_to_rgb(predictor.predict(lightness.to(device), hints).cpu()))
             tally = tallies[name]
             if hints:
