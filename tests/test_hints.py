@@ -176,7 +176,7 @@ def test_cli_hints_need_a_hint_aware_model(photo: Path, tmp_path: Path, random_m
     assert result.exit_code == 2 and "takes no color hints" in result.output
 
 
-def test_evaluate_gives_one_row_per_hint_count(tmp_path: Path, hint_model_file: Path,
+def test_fast_evaluate_gives_one_row_per_hint_count(tmp_path: Path, hint_model_file: Path,
                                                random_model_file: Path) -> None:
     folder = tmp_path / "bench"
     folder.mkdir()
@@ -185,10 +185,29 @@ def test_evaluate_gives_one_row_per_hint_count(tmp_path: Path, hint_model_file: 
     out = tmp_path / "result.json"
     result = runner.invoke(app, ["evaluate", "--model", str(random_model_file), "--model", str(hint_model_file),
                                  "--data", str(folder), "--size", "32", "--working-size", "32", "--hints", "0",
-                                 "--hints", "5", "--json", str(out)])
+                                 "--hints", "5", "--fast", "--json", str(out)])
     assert result.exit_code == 0, result.output
     models = json.loads(out.read_text())["models"]
     assert list(models) == [str(random_model_file), f"{hint_model_file} +0 hints", f"{hint_model_file} +5 hints"]
     assert models[f"{hint_model_file} +0 hints"]["hint_ab_error"] is None
     assert models[f"{hint_model_file} +5 hints"]["hint_ab_error"] > 0
     assert models[f"{hint_model_file} +0 hints"]["psnr"] != models[f"{hint_model_file} +5 hints"]["psnr"]
+    assert models[f"{hint_model_file} +5 hints"]["ssim"] is None  # --fast: PSNR-type metrics only
+
+
+def test_bundled_hint_model_colors_the_region_under_a_hint() -> None:
+    """The shipped model: a blue hint on the astronaut's white suit turns the suit there blue, not the far side."""
+    from skimage import data as skdata
+
+    from chromagen.color import rgb_to_lab
+    from chromagen.inference import Colorizer
+
+    colorizer = Colorizer.from_pretrained("hints", device="cpu")
+    photo = np.asarray(Image.fromarray(skdata.astronaut()).convert("L").convert("RGB"), np.float32) / 255
+    plain = colorizer.colorize(photo)
+    hinted = colorizer.colorize(photo, hints=[Hint(150, 400, (40, 80, 210))])  # on the suit, lower left
+    lab = [rgb_to_lab(torch.from_numpy(rgb).permute(2, 0, 1)[None])[0] for rgb in (plain, hinted)]
+    change = (lab[1] - lab[0])[1:].norm(dim=0)
+    b_shift = (lab[1] - lab[0])[2, 390:411, 140:161].mean()
+    assert b_shift < -5  # bluer (b down) where the hint is
+    assert change[380:421, 130:171].mean() > 4 * change[:, 350:].mean()  # and much less on the far side

@@ -26,6 +26,8 @@ def evaluate(
     hint_patch: Annotated[int, typer.Option(help="Side of each ground-truth hint's square, in working-size "
                                                  "pixels (odd); its color is the truth's mean there.")]
     = DEFAULT_PATCH,
+    fast: Annotated[bool, typer.Option(help="Only PSNR, ab MSE, colorfulness and the hinted ab error (no SSIM, "
+                                               "LPIPS, FID or AuC): quick curves on a CPU.")] = False,
     chroma: ChromaOption = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the full result as JSON.")] = None,
@@ -45,7 +47,7 @@ def evaluate(
         if hints and min(hints) < 0:
             raise ChromagenError(f"--hints must be 0 or more (got {min(hints)})")
         protocol = Protocol(size=size, working_size=working_size, limit=limit, chroma=chroma, hints=hints,
-                            hint_patch=hint_patch)
+                            hint_patch=hint_patch, fast=fast)
         total = len(list_images(data, limit))
         with _progress() as progress:
             task = progress.add_task("evaluating", total=total)

@@ -52,6 +52,7 @@ class Protocol:
     hints: list[int] | None = None  # hint-aware models run once per count of ground-truth hints
     hint_seed: int = 0
     hint_patch: int = DEFAULT_PATCH  # side of each hint's square, in working-resolution pixels
+    fast: bool = False  # PSNR, ab MSE, colorfulness (and hint ab error) only: no SSIM, LPIPS, FID or AuC
 
 
 @dataclass
@@ -172,7 +173,7 @@ def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol,
                   for row, predictor in make_predictors(name, spec, device, working, protocol.chroma,
                                                         protocol.hints).items()}
     tallies = {name: ModelTally(chroma=predictor.chroma) for name, predictor in predictors.items()}
-    want_fid = len(files) >= FID_MIN_IMAGES
+    want_fid = len(files) >= FID_MIN_IMAGES and not protocol.fast
     truth_features: list[Tensor] = []
     kept: list[str] = []
     skipped: list[str] = []
@@ -205,11 +206,12 @@ def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol,
             if hints:
                 tally.add("hint_ab_error", hinted_ab_error(pred, truth, hints))
             tally.add("psnr", psnr(pred, truth))
-            tally.add("ssim", ssim(pred, truth))
-            tally.add("lpips", lpips_distance(pred.to(device), truth.to(device)).cpu())
             tally.add("mse_ab", mse_ab(pred, truth))
             tally.add("colorfulness", colorfulness(pred))
-            tally.add_counts(*ab_hit_counts(pred, truth))
+            if not protocol.fast:
+                tally.add("ssim", ssim(pred, truth))
+                tally.add("lpips", lpips_distance(pred.to(device), truth.to(device)).cpu())
+                tally.add_counts(*ab_hit_counts(pred, truth))
             if want_fid:
                 tally.features.append(_features(pred, device))
             samples_out[name].append(pred[:room])
@@ -240,26 +242,26 @@ def _summarize(models: list[str], tallies: dict[str, ModelTally], kept: list[str
     images: list[dict[str, Any]] = []
     for name in models:
         tally = tallies[name]
-        assert tally.hits is not None and tally.totals is not None
-        plain = curve_from_counts(tally.hits, tally.totals)
-        rebalanced = curve_from_counts(tally.hits, tally.totals, rebalanced=True)
+        plain = curve_from_counts(tally.hits, tally.totals) if tally.hits is not None else None
+        rebalanced = curve_from_counts(tally.hits, tally.totals, rebalanced=True) if tally.hits is not None else None
         means = {k: float(np.mean(v)) for k, v in tally.per_image.items()}
         summary[name] = {
             "n": len(kept),
             "skipped": len(skipped),
             "chroma": tally.chroma,
-            **{k: means[k] for k in ("psnr", "ssim", "lpips")},
+            **{k: means.get(k) for k in ("psnr", "ssim", "lpips")},  # --fast: no SSIM, LPIPS
             "fid": fid(torch.cat(tally.features), torch.cat(truth_features)) if tally.features else None,
             "colorfulness": means["colorfulness"],
             "colorfulness_gt": cf_gt,
             "delta_colorfulness": abs(means["colorfulness"] - cf_gt),
             "mse_ab": means["mse_ab"],
-            "auc": auc(plain),
-            "auc_rebalanced": auc(rebalanced),
+            "auc": auc(plain) if plain is not None else None,
+            "auc_rebalanced": auc(rebalanced) if rebalanced is not None else None,
             "hint_ab_error": means.get("hint_ab_error"),  # hint-aware models given ground-truth hints
         }
-        curves[name] = {"thresholds": list(THRESHOLDS), "accuracy": plain.tolist(),
-                        "accuracy_rebalanced": rebalanced.tolist()}
+        if plain is not None and rebalanced is not None:
+            curves[name] = {"thresholds": list(THRESHOLDS), "accuracy": plain.tolist(),
+                            "accuracy_rebalanced": rebalanced.tolist()}
         for i, file in enumerate(kept):
             images.append({"file": file, "model": name, **{k: v[i] for k, v in tally.per_image.items()},
                            "colorfulness_gt": truth_colorfulness[i]})
