@@ -9,6 +9,8 @@
 
 Prints a markdown table (PSNR per hint count, gain of 10 hints over none, the bundled default's PSNR from
 its own result file in ``--baseline`` for the "no hint" comparison, and the ab error at hinted pixels).
+A set scored in parts (``SET-part1.json``, ``SET-part2.json``: halves of its sorted files, to use both cores)
+is combined, weighted by image count.
 """
 
 import argparse
@@ -23,13 +25,28 @@ def rows(path: Path) -> dict[int, dict]:
     return {int(m.group(1)): row for name, row in models.items() if (m := re.search(r" \+(\d+) hints$", name))}
 
 
+def combined(paths: list[Path]) -> dict[int, dict]:
+    """One set scored in parts (``SET-part1.json``, ``SET-part2.json``, ...): means weighted by image count."""
+    parts = [rows(p) for p in paths]
+    out = {}
+    for count in parts[0]:
+        n = sum(part[count]["n"] for part in parts)
+        out[count] = {"n": n, **{key: sum(part[count][key] * part[count]["n"] for part in parts) / n
+                                 if parts[0][count][key] is not None else None
+                                 for key in ("psnr", "hint_ab_error")}}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", type=Path, nargs="+")
     parser.add_argument("--baseline", type=Path, help="folder with the default's <set>.json results")
     parser.add_argument("--plot", type=Path)
     args = parser.parse_args()
-    curves = {p.stem: rows(p) for p in args.results}
+    by_set: dict[str, list[Path]] = {}
+    for path in args.results:
+        by_set.setdefault(re.sub(r"-part\d+$", "", path.stem), []).append(path)
+    curves = {name: combined(paths) for name, paths in sorted(by_set.items())}
     counts = sorted({n for c in curves.values() for n in c})
     print("| set | default | " + " | ".join(f"{n} hints" for n in counts) + " | 10 vs 0 |")
     print("|---" * (len(counts) + 3) + "|")
