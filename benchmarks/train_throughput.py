@@ -1,6 +1,6 @@
 """Training throughput from the device image bank: images/s, GPU utilization, data vs model time per step.
 
-Usage: python benchmarks/train_throughput.py [--config configs/default.yaml] [--data PATH ...] [--limit N]
+Usage: python benchmarks/train_throughput.py [--config default] [--data PATH ...] [--limit N]
            [--device auto|cuda|cpu] [--batch-size 1024] [--steps 50] [--warmup 10] [--compile]
 
 Runs warm-up + timed training steps of a recipe through Lightning, as `chromagen train` does with
@@ -113,7 +113,7 @@ class StepTimer(Callback):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, default=Path("configs/default.yaml"))
+    parser.add_argument("--config", default="default", help="recipe name or YAML file")
     parser.add_argument("--data", nargs="+", help="training folders or tar shards (default: the recipe's)")
     parser.add_argument("--limit", type=int, help="use only the first N training images")
     parser.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")

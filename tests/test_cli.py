@@ -93,3 +93,163 @@ def test_version_and_models() -> None:
     assert __version__ in _run("--version").output
     result = _run("models")
     assert result.exit_code == 0 and "effnet-unet" in result.output
+
+
+# --- reliability: the hostile-user cases of issue #10 ---------------------------------------------------------
+
+
+def _errors(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("error:")]
+
+
+def test_paths_with_brackets_are_printed_literally(tmp_path: Path, random_model_file: Path) -> None:
+    """``bracket[/x].jpg`` used to raise rich's MarkupError and stop the batch; ``[draft]`` vanished."""
+    folder = tmp_path / "in"
+    (folder / "bracket[").mkdir(parents=True)
+    (folder / "bracket[" / "x].jpg").write_bytes(b"not a jpeg")
+    (folder / "scan [draft].jpg").write_bytes(b"not a jpeg either")
+    Image.fromarray(smooth_color_image()).save(folder / "zz good.png")
+    result = _run("colorize", str(folder), "-o", str(tmp_path / "out"), "--model", str(random_model_file))
+    assert result.exit_code == 1
+    assert "1 colorized, 0 skipped, 2 failed" in result.output
+    errors = _errors(result.output)
+    assert any(f"{folder}/bracket[/x].jpg:" in e for e in errors)
+    assert any(f"{folder}/scan [draft].jpg:" in e for e in errors)
+
+
+def test_a_newline_in_a_file_name_stays_on_one_line(tmp_path: Path, random_model_file: Path) -> None:
+    bad = tmp_path / "two\nlines.jpg"
+    bad.write_bytes(b"garbage")
+    result = _run("colorize", str(bad), "-o", str(tmp_path / "out"), "--model", str(random_model_file))
+    assert result.exit_code == 1
+    assert _errors(result.output) == [line for line in result.output.splitlines() if "lines.jpg" in line]
+    assert "two\\nlines.jpg" in result.output
+
+
+def test_unreadable_fifo_and_missing_inputs_do_not_stop_the_batch(tmp_path: Path, random_model_file: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.png", "locked.png", "z.png"):
+        Image.fromarray(smooth_color_image()).save(folder / name)
+    os.mkfifo(folder / "pipe.jpg")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, m: False if Path(p).name == "locked.png" else real_access(p, m))
+    result = _run("colorize", str(folder), str(tmp_path / "gone.jpg"), "-o", str(tmp_path / "out"),
+                  "--model", str(random_model_file))
+    assert result.exit_code == 1
+    assert "2 colorized, 0 skipped, 3 failed" in result.output
+    errors = " ".join(_errors(result.output))
+    assert "pipe.jpg: not a regular file" in errors and "locked.png: permission denied" in errors
+    assert "gone.jpg: no such file or folder" in errors
+
+
+@pytest.mark.parametrize("where", ["file", "proc", "read-only"])
+def test_unusable_output_is_one_usage_error_up_front(tmp_path: Path, where: str, random_model_file: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    src = tmp_path / "a.png"
+    Image.fromarray(smooth_color_image()).save(src)
+    output = {"file": src, "proc": Path("/proc/chromagen-out"), "read-only": tmp_path / "ro"}[where]
+    if where == "read-only":  # as root, permissions do not bite: fail the write probe the way EACCES would
+        def denied(*args: object, **kwargs: object) -> None:
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(tempfile, "TemporaryFile", denied)
+    result = _run("colorize", str(src), str(src), "-o", str(output), "--model", str(random_model_file))
+    assert result.exit_code == 2
+    assert len(_errors(result.output)) == 1 and str(output) in result.output
+    assert "internal error" not in result.output
+
+
+def test_output_folder_inside_the_input_is_not_read_back(tmp_path: Path, random_model_file: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.fromarray(smooth_color_image()).save(folder / "a.png")
+    for _ in range(2):
+        result = _run("colorize", str(folder), "-o", str(folder / "out"), "--model", str(random_model_file))
+        assert result.exit_code == 0, result.output
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*.png")) == ["a.png", "out/a.png"]
+
+
+def test_a_source_file_is_never_overwritten(tmp_path: Path, random_model_file: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.fromarray(smooth_color_image()).save(folder / "a.png")
+    before = (folder / "a.png").read_bytes()
+    result = _run("colorize", str(folder), "-o", str(folder), "--overwrite", "--model", str(random_model_file))
+    assert result.exit_code == 1 and "would replace a source file" in result.output
+    assert (folder / "a.png").read_bytes() == before
+
+
+def test_a_250_byte_file_name_is_colorized(tmp_path: Path, random_model_file: Path) -> None:
+    src = tmp_path / ("b" * 246 + ".png")
+    Image.fromarray(smooth_color_image()).save(src)
+    result = _run("colorize", str(src), "-o", str(tmp_path / "out"), "--model", str(random_model_file))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / src.name).is_file()
+
+
+def test_16_bit_input_gives_16_bit_output_with_its_metadata(tmp_path: Path, random_model_file: Path) -> None:
+    import tifffile
+
+    ramp = (np.linspace(0, 65535, 48 * 64).reshape(48, 64)).astype(np.uint16)
+    exif = Image.Exif()
+    exif[0x010F] = "Kodak"
+    Image.fromarray(ramp).save(tmp_path / "scan.tif", exif=exif, dpi=(1200, 1200))
+    result = _run("colorize", str(tmp_path / "scan.tif"), "-o", str(tmp_path / "out"),
+                  "--model", str(random_model_file))
+    assert result.exit_code == 0, result.output
+    written = tmp_path / "out" / "scan.tif"
+    assert tifffile.imread(written).dtype == np.uint16
+    out = Image.open(written)
+    assert out.getexif().get(0x010F) == "Kodak" and out.info["dpi"] == pytest.approx((1200, 1200))
+
+
+def test_help_shows_no_python_types() -> None:
+    for command in ("colorize", "train", "evaluate", "compare", "prior"):
+        text = runner.invoke(app, [command, "--help"], terminal_width=200).output
+        for placeholder in ("<list[", "<int>", "<str>", "<bool>", "<float>", "<path>"):
+            assert placeholder not in text, (command, placeholder)
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGINT"])
+def test_a_signal_while_writing_leaves_no_part_file(tmp_path: Path, name: str) -> None:
+    """SIGINT always cleaned the temporary file; SIGTERM killed the process and left a hidden ``.part``."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import sys, time
+        import numpy as np
+        from PIL import Image
+        from typer.testing import CliRunner
+        from chromagen.cli import app
+        from chromagen.media import image as media
+
+        def slow_encode(target, *args, **kwargs):  # half a file on disk, then a long wait
+            open(target, "wb").write(b"half an image")
+            print("writing", flush=True)
+            time.sleep(60)
+
+        media._encode = slow_encode
+        # the real entry point installs the handler in the app callback; run it, then save like colorize
+        CliRunner().invoke(app, ["models"])
+        media.save_image(np.zeros((4, 4, 3), np.uint8), {str(tmp_path / "out.png")!r})
+    """)
+    import chromagen
+
+    src = Path(chromagen.__file__).resolve().parents[1]  # the chromagen under test, in the child too
+    env = {**__import__("os").environ, "PYTHONPATH": f"{src}:{Path(__file__).parents[1]}"}
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout.readline().strip() == "writing"
+    assert list(tmp_path.glob(".*.part"))  # the temporary file exists while writing
+    signum = getattr(signal, name)
+    proc.send_signal(signum)
+    assert proc.wait(timeout=30) in (128 + signum, -signum)  # SIGINT: Python re-raises it after cleanup
+    assert not list(tmp_path.iterdir())

@@ -12,10 +12,11 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from chromagen.cli import app
-from chromagen.data.hint_sampling import HintSampling, hint_map, random_counts, simulate_hints
+from chromagen.data.hint_sampling import hint_map, random_counts, simulate_hints
 from chromagen.hints import Hint, HintError, hint_ab, hint_planes, load_hints, parse_hint
 from chromagen.models import create_model
 from chromagen.models.weights import save_generator
+from chromagen.training.config import HintsConfig
 from tests.conftest import smooth_color_image
 
 runner = CliRunner()
@@ -89,9 +90,9 @@ def test_simulated_hints_reveal_patch_means_of_the_truth() -> None:
     hints = hint_map(ab, [[(5, 6, 3)]])
     assert hints[0, 2].sum() == 9
     torch.testing.assert_close(hints[0, :2, 5, 6], ab[0, :, 4:7, 5:8].mean(dim=(1, 2)))
-    counts = random_counts(4000, HintSampling(p=0.125, zero_share=0.2), torch.Generator().manual_seed(0))
+    counts = random_counts(4000, HintsConfig(p=0.125, zero_share=0.2), torch.Generator().manual_seed(0))
     assert abs(np.mean(counts) - 0.8 * 7) < 0.5 and abs(np.mean(np.equal(counts, 0)) - 0.3) < 0.03
-    maps = simulate_hints(torch.rand(3, 2, 32, 32), HintSampling(), torch.Generator().manual_seed(1))
+    maps = simulate_hints(torch.rand(3, 2, 32, 32), HintsConfig(), torch.Generator().manual_seed(1))
     assert maps.shape == (3, 3, 32, 32) and set(maps[:, 2].unique().tolist()) <= {0.0, 1.0}
 
 

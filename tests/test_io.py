@@ -1,13 +1,19 @@
-"""Image I/O: every listed format and mode, EXIF orientation, odd files, atomic writes."""
+"""Image I/O: every format and mode at native depth, color management, metadata, odd files, atomic writes."""
 
+import os
+import struct
+import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+import tifffile
+from PIL import Image, ImageCms
 
 from chromagen.errors import ChromagenError
-from chromagen.media.image import load_image, output_path_for, save_image
+from chromagen.media import image as media
+from chromagen.media.image import ImageMeta, load_image, output_path_for, save_image
 from tests.conftest import smooth_color_image
 
 RGB = smooth_color_image(30, 40)
@@ -19,12 +25,55 @@ def _save(tmp_path: Path, name: str, image: Image.Image, **options: object) -> P
     return path
 
 
+def _png16(path: Path) -> np.ndarray:
+    """Decode a PNG written with filter type 0 on every row (ours): the 16-bit samples, big-endian."""
+    data, pos, idat, header = path.read_bytes(), 8, b"", None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        header = body if kind == b"IHDR" else header
+        idat += body if kind == b"IDAT" else b""
+        pos += 12 + length
+    width, height, depth, color = struct.unpack(">IIBB", header[:10])
+    assert depth == 16
+    rows = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(height, -1)
+    assert (rows[:, 0] == 0).all()
+    return rows[:, 1:].copy().view(">u2").reshape(height, width, -1).astype(np.uint16)
+
+
+def adobe_rgb_profile() -> bytes:
+    """A minimal ICC v2 matrix/TRC profile with Adobe RGB (1998) primaries and gamma 2.2 (no files needed)."""
+
+    def s15(v: float) -> bytes:
+        return struct.pack(">i", round(v * 65536))
+
+    def xyz(x: float, y: float, z: float) -> bytes:
+        return b"XYZ \x00\x00\x00\x00" + s15(x) + s15(y) + s15(z)
+
+    curve = b"curv\x00\x00\x00\x00" + struct.pack(">IH", 1, round(2.2 * 256)) + b"\x00\x00"
+    desc_text = b"Adobe RGB test\x00"
+    desc = b"desc\x00\x00\x00\x00" + struct.pack(">I", len(desc_text)) + desc_text + b"\x00" * 79
+    tags = [(b"desc", desc), (b"wtpt", xyz(0.9642, 1.0, 0.8249)),
+            (b"rXYZ", xyz(0.6097, 0.3111, 0.0195)), (b"gXYZ", xyz(0.2053, 0.6257, 0.0609)),
+            (b"bXYZ", xyz(0.1492, 0.0632, 0.7446)), (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve),
+            (b"cprt", b"text\x00\x00\x00\x00none\x00\x00\x00\x00")]
+    offset = 128 + 4 + 12 * len(tags)
+    table, body = struct.pack(">I", len(tags)), b""
+    for sig, data in tags:
+        table += sig + struct.pack(">II", offset + len(body), len(data))
+        body += data + b"\x00" * (-len(data) % 4)
+    size = offset + len(body)
+    header = (struct.pack(">I", size) + b"none" + b"\x02\x10\x00\x00" + b"mntrRGB XYZ " + b"\x00" * 12 + b"acsp"
+              + b"\x00" * 24 + b"\x00" * 4 + s15(0.9642) + s15(1.0) + s15(0.8249) + b"\x00" * 48)
+    return header + table + body
+
+
 @pytest.mark.parametrize("ext", [".jpg", ".png", ".webp", ".tif", ".bmp", ".gif"])
 def test_reads_every_format(tmp_path: Path, ext: str) -> None:
     loaded = load_image(_save(tmp_path, f"x{ext}", Image.fromarray(RGB)))
-    assert loaded.rgb.shape == (30, 40, 3)
+    assert loaded.pixels.shape == (30, 40, 3) and loaded.pixels.dtype == np.uint8
     assert loaded.rgb.dtype == np.float32 and 0 <= loaded.rgb.min() and loaded.rgb.max() <= 1
-    assert loaded.alpha is None
+    assert loaded.alpha is None and loaded.size == (40, 30)
 
 
 @pytest.mark.parametrize(
@@ -38,19 +87,51 @@ def test_reads_every_mode(tmp_path: Path, mode: str, ext: str, has_alpha: bool) 
     if has_alpha:  # a real (non-opaque) alpha, which encoders cannot drop
         image.putalpha(Image.linear_gradient("L").resize(image.size))
     loaded = load_image(_save(tmp_path, f"x{ext}", image))
-    assert loaded.rgb.shape == (30, 40, 3)
+    assert loaded.pixels.shape == (30, 40, 3)
     assert (loaded.alpha is not None) == has_alpha
     if has_alpha:
         assert loaded.alpha.shape == (30, 40) and loaded.alpha.dtype == np.uint8
 
 
-def test_16_bit_gray_keeps_precision(tmp_path: Path) -> None:
+def test_16_bit_gray_stays_16_bit(tmp_path: Path) -> None:
     ramp = (np.linspace(0, 65535, 40 * 30).reshape(30, 40)).astype(np.uint16)
     loaded = load_image(_save(tmp_path, "x16.png", Image.fromarray(ramp)))
-    assert loaded.rgb[..., 0].max() == pytest.approx(1.0, abs=1e-6)
-    levels = np.unique(loaded.rgb[..., 0])
-    assert len(levels) > 256  # more than 8-bit levels survived
-    assert np.allclose(loaded.rgb[..., 0], loaded.rgb[..., 2])
+    assert loaded.pixels.dtype == np.uint16
+    assert np.array_equal(loaded.pixels[..., 0], ramp) and np.array_equal(loaded.pixels[..., 2], ramp)
+
+
+def test_16_bit_color_tiff_stays_16_bit(tmp_path: Path) -> None:
+    data = (np.random.default_rng(0).random((30, 40, 3)) * 65535).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "c16.tif", data, photometric="rgb")
+    assert np.array_equal(load_image(tmp_path / "c16.tif").pixels, data)
+
+
+@pytest.mark.parametrize("peak", [1.0, 255.0])
+def test_float_tiff_is_scaled_by_its_range(tmp_path: Path, peak: float) -> None:
+    """A float TIFF holding 0..255 used to come out pure white (clipped to [0, 1])."""
+    ramp = np.linspace(0, peak, 40 * 30, dtype=np.float32).reshape(30, 40)
+    tifffile.imwrite(tmp_path / "f.tif", ramp)
+    pixels = load_image(tmp_path / "f.tif").pixels
+    assert pixels.dtype == np.uint16
+    assert np.allclose(pixels[..., 0] / 65535, ramp / peak, atol=1e-4)
+
+
+def test_signed_16_bit_tiff_is_read_signed(tmp_path: Path) -> None:
+    values = np.array([[-1000, 0, 16384, 32767]], np.int16)
+    tifffile.imwrite(tmp_path / "s.tif", values)
+    pixels = load_image(tmp_path / "s.tif").pixels[0, :, 0]
+    assert pixels.tolist() == [0, 0, 32768, 65535]  # negatives are below black; 32767 is white
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_trns_color_key_becomes_alpha(tmp_path: Path, mode: str) -> None:
+    image = Image.fromarray(RGB).convert(mode)
+    key = image.getpixel((0, 0))
+    loaded = load_image(_save(tmp_path, "k.png", image, transparency=key))
+    assert loaded.alpha is not None
+    expected = np.asarray(image) == key
+    expected = expected.all(axis=2) if expected.ndim == 3 else expected
+    assert np.array_equal(loaded.alpha == 0, expected)
 
 
 def test_palette_with_transparency_keeps_alpha(tmp_path: Path) -> None:
@@ -59,18 +140,79 @@ def test_palette_with_transparency_keeps_alpha(tmp_path: Path) -> None:
     assert loaded.alpha is not None and loaded.alpha.min() == 0
 
 
-def test_gif_takes_first_frame(tmp_path: Path) -> None:
-    frames = [Image.new("RGB", (20, 10), (255, 255, 255)), Image.new("RGB", (20, 10), (0, 0, 0))]
-    path = tmp_path / "anim.gif"
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100)
-    assert load_image(path).rgb.mean() > 0.99
+def test_icc_profile_is_converted_to_srgb(tmp_path: Path) -> None:
+    """Adobe RGB pure green is far more saturated than sRGB can show: read as sRGB it would stay (0, 255, 0)."""
+    green = Image.new("RGB", (8, 8), (30, 200, 40))
+    path = _save(tmp_path, "adobe.jpg", green, icc_profile=adobe_rgb_profile(), quality=100)
+    loaded = load_image(path)
+    assert loaded.meta is not None and loaded.meta.icc
+    expected = ImageCms.profileToProfile(Image.open(path), ImageCms.ImageCmsProfile(
+        __import__("io").BytesIO(adobe_rgb_profile())), ImageCms.createProfile("sRGB"))
+    assert np.array_equal(loaded.pixels, np.asarray(expected))
+    assert loaded.pixels[..., 0].mean() < 20  # Adobe's wider green has less red in sRGB terms
+    out = save_image(loaded.pixels, tmp_path / "out.jpg", meta=loaded.meta)
+    written = ImageCms.ImageCmsProfile(__import__("io").BytesIO(Image.open(out).info["icc_profile"]))
+    assert "sRGB" in ImageCms.getProfileDescription(written)
+
+
+def test_color_key_survives_color_management(tmp_path: Path) -> None:
+    path = _save(tmp_path, "keyed.png", Image.fromarray(RGB), icc_profile=adobe_rgb_profile(),
+                 transparency=tuple(int(v) for v in RGB[0, 0]))
+    loaded = load_image(path)
+    assert loaded.meta.icc and loaded.alpha is not None and loaded.alpha[0, 0] == 0
+
+
+def test_broken_icc_profile_is_ignored(tmp_path: Path) -> None:
+    path = _save(tmp_path, "bad-icc.png", Image.fromarray(RGB), icc_profile=b"not a profile at all")
+    loaded = load_image(path)
+    assert np.array_equal(loaded.pixels, RGB) and not loaded.meta.icc
+
+
+def _exif() -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x010F] = "Kodak"  # Make
+    exif[0x0132] = "1931:05:04 12:00:00"  # DateTime
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise on display
+    return exif
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".png", ".webp", ".tif"])
+def test_metadata_is_written_back(tmp_path: Path, ext: str) -> None:
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><dc>1931</dc></x:xmpmeta>'
+    options: dict[str, object] = {"exif": _exif(), "dpi": (300, 300)}
+    src = _save(tmp_path, f"src{ext}", Image.fromarray(RGB), **options)
+    loaded = load_image(src)
+    assert loaded.pixels.shape == (40, 30, 3)  # orientation applied
+    meta = ImageMeta(format=loaded.meta.format, exif=loaded.meta.exif, dpi=loaded.meta.dpi, xmp=xmp)
+    out = Image.open(save_image(loaded.pixels, tmp_path / f"out{ext}", meta=meta))
+    exif = out.getexif()
+    assert exif.get(0x010F) == "Kodak" and exif.get(0x0132) == "1931:05:04 12:00:00"
+    assert exif.get(0x0112, 1) == 1  # orientation reset: the pixels are already upright
+    if ext != ".webp":  # WebP has no resolution field
+        assert out.info["dpi"] == pytest.approx((300, 300), abs=0.01)
+    stored = out.info.get("xmp") or out.info.get("XML:com.adobe.xmp") or out.tag_v2.get(700)
+    assert b"<dc>1931</dc>" in (stored if isinstance(stored, bytes) else stored.encode())
 
 
 def test_exif_orientation_is_applied(tmp_path: Path) -> None:
-    exif = Image.Exif()
-    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
-    path = _save(tmp_path, "rot.jpg", Image.fromarray(RGB), exif=exif)
-    assert load_image(path).rgb.shape == (40, 30, 3)
+    path = _save(tmp_path, "rot.jpg", Image.fromarray(RGB), exif=_exif())
+    assert load_image(path).pixels.shape == (40, 30, 3)
+
+
+def test_broken_exif_block_never_rejects_a_decodable_image(tmp_path: Path) -> None:
+    """A Photoshop block where EXIF should be used to fail with 'not a TIFF file'."""
+    path = _save(tmp_path, "ps.jpg", Image.fromarray(RGB), progressive=True, dpi=(300, 300),
+                 exif=b"Exif\x00\x008BIM\x04\x04photoshop-block")
+    loaded = load_image(path)
+    assert loaded.pixels.shape == (30, 40, 3) and loaded.meta.exif is None
+
+
+def test_decoder_warnings_do_not_escape(tmp_path: Path) -> None:
+    path = _save(tmp_path, "w.jpg", Image.fromarray(RGB), exif=b"Exif\x00\x00II*\x00\x08\x00\x00\x00\x01\x00\x12")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_image(path)
+    assert not caught
 
 
 @pytest.mark.parametrize(
@@ -85,6 +227,17 @@ def test_bad_files_raise_one_error_type(tmp_path: Path, content: bytes | None, m
         load_image(path)
 
 
+def test_fifo_and_unreadable_files_say_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    os.mkfifo(tmp_path / "pipe.png")
+    with pytest.raises(ChromagenError, match="not a regular file"):
+        load_image(tmp_path / "pipe.png")
+    locked = _save(tmp_path, "locked.png", Image.fromarray(RGB))
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == locked else real_access(p, mode))
+    with pytest.raises(ChromagenError, match="permission denied"):
+        load_image(locked)
+
+
 def test_truncated_jpeg(tmp_path: Path) -> None:
     path = _save(tmp_path, "t.jpg", Image.fromarray(smooth_color_image(200, 200)))
     path.write_bytes(path.read_bytes()[:800])
@@ -92,11 +245,15 @@ def test_truncated_jpeg(tmp_path: Path) -> None:
         load_image(path)
 
 
-def test_decompression_bomb_limit_stays_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pixel_limit_refuses_before_decoding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _save(tmp_path, "big.png", Image.fromarray(RGB))
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 1200 px > 2x the limit -> Pillow refuses
-    with pytest.raises(ChromagenError, match="decompression-bomb"):
+    monkeypatch.setattr(media, "MAX_PIXELS", 1000)  # 1200 px
+    with pytest.raises(ChromagenError, match="megapixels; the limit"):
         load_image(path)
+
+
+def test_a_100_megapixel_scan_is_within_the_limit() -> None:
+    assert media.MAX_PIXELS >= 100_000_000 and 2 * Image.MAX_IMAGE_PIXELS >= media.MAX_PIXELS
 
 
 def test_save_is_atomic_and_never_overwrites(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -104,15 +261,37 @@ def test_save_is_atomic_and_never_overwrites(tmp_path: Path, monkeypatch: pytest
     save_image(RGB.astype(np.float32) / 255, target)
     assert np.array_equal(np.asarray(Image.open(target)), RGB)
     with pytest.raises(ChromagenError, match="already exists"):
-        save_image(RGB.astype(np.float32) / 255, target)
+        save_image(RGB, target)
 
     def broken_save(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
     monkeypatch.setattr(Image.Image, "save", broken_save)
     with pytest.raises(OSError):
-        save_image(RGB.astype(np.float32) / 255, tmp_path / "other.png")
+        save_image(RGB, tmp_path / "other.png")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
+
+
+def test_temporary_name_fits_when_the_name_takes_250_bytes(tmp_path: Path) -> None:
+    target = tmp_path / ("é" * 123 + ".png")  # 246 + 4 = 250 bytes
+    assert len(target.name.encode()) == 250
+    assert save_image(RGB, target).is_file()
+
+
+@pytest.mark.parametrize("ext", [".png", ".tif"])
+def test_16_bit_pixels_are_written_16_bit(tmp_path: Path, ext: str) -> None:
+    data = (np.random.default_rng(1).random((30, 40, 3)) * 65535).astype(np.uint16)
+    alpha = np.full((30, 40), 40000, np.uint16)
+    path = save_image(data, tmp_path / f"o{ext}", alpha=alpha, meta=ImageMeta(dpi=(600, 600), icc=True))
+    back = _png16(path) if ext == ".png" else tifffile.imread(path)
+    assert np.array_equal(back[..., :3], data) and (back[..., 3] == 40000).all()
+    assert Image.open(path).info["dpi"] == pytest.approx((600, 600), abs=0.05)
+    assert "icc_profile" in Image.open(path).info
+
+
+def test_16_bit_pixels_in_an_8_bit_format_are_rounded(tmp_path: Path) -> None:
+    data = np.full((4, 4, 3), 257 * 200 + 128, np.uint16)
+    assert (np.asarray(Image.open(save_image(data, tmp_path / "o.jpg", quality=100))) >= 199).all()
 
 
 def test_alpha_is_reattached(tmp_path: Path) -> None:

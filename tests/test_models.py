@@ -22,7 +22,7 @@ from chromagen.models.classification import (
 from chromagen.models.encoders import _lite_weights, create_encoder
 
 EXPECTED = {
-    "effnet-unet": "generator", "cnn": "generator", "resnet-cnn": "generator", "gan-resnet-cnn": "generator",
+    "effnet-unet": "generator", "cnn": "generator", "resnet-cnn": "generator",
     "unet": "generator", "resnet-unet": "generator", "attention-unet": "generator", "fusion": "generator",
     "classifier": "generator", "hint-unet": "generator", "patchgan": "discriminator", "cnn-discriminator": "discriminator",
 }

@@ -12,8 +12,9 @@ from chromagen.cli import app
 from chromagen.models import create_model
 from chromagen.models.weights import save_generator
 from chromagen.training import load_recipe
+from chromagen.training.config import RECIPES
 
-CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+CONFIGS = sorted(RECIPES.glob("*.yaml"))
 runner = CliRunner()
 
 

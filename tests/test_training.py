@@ -150,7 +150,10 @@ def test_recipes_reject_unknown_keys(tmp_path: Path) -> None:
 
 
 def test_shipped_recipes_parse() -> None:
-    for path in Path(__file__).resolve().parents[1].glob("configs/*.yaml"):
+    from chromagen.training.config import RECIPES
+
+    assert len(list(RECIPES.glob("*.yaml"))) >= 10
+    for path in RECIPES.glob("*.yaml"):
         load_recipe(path)
 
 

@@ -14,12 +14,12 @@ import numpy as np
 from PIL import ImageColor
 
 from chromagen.defaults import DEFAULT_PATCH
-from chromagen.errors import ChromagenError
+from chromagen.errors import UsageError
 
 MAX_PATCH = 63  # working-resolution pixels; larger areas are better served by several hints
 
 
-class HintError(ChromagenError):
+class HintError(UsageError):
     """A hint that cannot apply (bad syntax, bad color, outside the image): a usage error, not a bad file."""
 
 

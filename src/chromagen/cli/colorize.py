@@ -1,127 +1,159 @@
-"""``chromagen colorize``: files and folders in, colorized copies out, one line per failure."""
+"""``chromagen colorize``: files and folders in, colorized copies out, one line per failure.
 
+The output folder is checked once, before any model is loaded. The walker finds the inputs (never our own
+output folder); each item is handed to the function for its kind (``HANDLERS``), and whatever one file does
+wrong is one ``error:`` line while the rest of the batch goes on. No source file is ever replaced.
+"""
+
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chromagen.cli.app import USAGE_ERROR, ChromaOption, _fail, _progress, app, err, out
+from chromagen.cli.app import BAD_FILE, ChromaOption, _fail, _progress, app, exit_for, out, say
 from chromagen.cli.hint_options import HintOption, HintsFileOption, resolve_hints
 from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE
-from chromagen.errors import ChromagenError
+from chromagen.errors import ChromagenError, UsageError
+from chromagen.media.walker import IMAGE, KINDS, Item, walk
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from chromagen.hints import Hint
     from chromagen.inference import Colorizer
 
 
 @dataclass
-class Job:
-    """One input file and where its colorized copy goes."""
+class Run:
+    """What every item's handler needs: the model, where outputs go, and what is already taken."""
 
-    src: Path
-    rel: Path  # output path relative to the output folder, without the final extension decided
+    colorizer: "Colorizer"
+    output: Path
+    overwrite: bool
+    sources: set[Path]  # resolved input files: never written to
+    progress: "Progress"  # long items (videos) add their own task to it
+    claimed: set[Path] = field(default_factory=set)  # outputs written (or kept) by this run
+    hints: list["Hint"] = field(default_factory=list)  # user colors, applied to every image
+
+    def target(self, item: Item, candidate: Path) -> Path | None:
+        """Reserve ``candidate`` for ``item``; None when it exists and may not be replaced (skip)."""
+        if candidate.resolve() in self.sources:
+            raise ChromagenError(f"{item.path}: its output {candidate} would replace a source file; "
+                                 f"choose another --output folder")
+        if candidate in self.claimed:
+            raise ChromagenError(f"{item.path}: another input already writes {candidate}; rename one of them")
+        self.claimed.add(candidate)
+        return None if candidate.exists() and not self.overwrite else candidate
+
+
+def colorize_image(run: Run, item: Item) -> bool:
+    """Colorize and save one still image; False when skipped because its output already exists."""
+    from chromagen.media.image import load_image, output_path_for, save_image, to_depth
+
+    image = load_image(item.path)
+    target = run.target(item, output_path_for(run.output / item.rel, run.output / item.rel.parent,
+                                              image.alpha is not None))
+    if target is None:
+        return False
+    colored = run.colorizer.colorize(image, hints=run.hints or None)
+    colored = to_depth(colored, image.pixels.dtype)  # 16-bit in, 16-bit out
+    save_image(colored, target, alpha=image.alpha, overwrite=run.overwrite, meta=image.meta)
+    return True
+
+
+# item kind -> the function that colorizes one item of it (media modules add their kinds here)
+HANDLERS: dict[str, Callable[[Run, Item], bool]] = {IMAGE: colorize_image}
+
+
+def check_output(output: Path) -> None:
+    """The output folder must be a folder we can create and write in: said once, before any work."""
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"{output}: the output location is a file, not a folder")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=output, prefix=".chromagen-probe-"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot write to the output folder ({exc.strerror or exc})") from None
 
 
 @dataclass
 class Summary:
-    """Counts for the final line, and the failures to explain."""
+    """Counts for the final line."""
 
     ok: int = 0
     skipped: int = 0
-    failed: list[str] = field(default_factory=list)
+    failed: int = 0
 
 
-def collect_jobs(inputs: list[Path]) -> tuple[list[Job], list[str]]:
-    """Expand files and folders (recursively, image extensions only); missing paths become failures."""
-    from chromagen.media.image import is_image_file
-
-    jobs: list[Job] = []
-    missing: list[str] = []
-    for path in inputs:
-        if path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file() and is_image_file(p)):
-                jobs.append(Job(child, child.relative_to(path)))
-        elif path.is_file():
-            jobs.append(Job(path, Path(path.name)))
+def _process(run: Run, item: Item, summary: Summary, debug: bool) -> None:
+    """One item, whatever happens: colorized, skipped or one error line."""
+    try:
+        if HANDLERS[item.kind](run, item):
+            summary.ok += 1
         else:
-            missing.append(f"{path}: no such file or folder")
-    return jobs, missing
+            summary.skipped += 1
+            say("skipped:", "yellow", f"{item.path}: output exists (use --overwrite)")
+    except UsageError as exc:  # e.g. hints that do not fit this image: the command itself is wrong
+        raise UsageError(f"{item.path}: {exc}") from None
+    except ChromagenError as exc:
+        summary.failed += 1
+        _fail(debug, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug must not stop the other files
+        summary.failed += 1
+        _fail(debug, f"{item.path}: internal error ({type(exc).__name__}: {exc}); rerun with --debug")
 
-
-def _colorize_one(colorizer: "Colorizer", job: Job, output: Path, overwrite: bool, claimed: set[Path],
-                  hints: list["Hint"]) -> bool:
-    """Colorize and save one file; returns False when skipped because the output already exists."""
-    from chromagen.media.image import load_image, output_path_for, save_image
-
-    image = load_image(job.src)
-    target = output_path_for(output / job.rel, output / job.rel.parent, image.alpha is not None)
-    if target in claimed:
-        raise ChromagenError(f"{job.src}: another input already writes {target}; rename one of them")
-    claimed.add(target)
-    if target.exists() and not overwrite:
-        return False
-    rgb = colorizer.colorize(image, hints=hints or None)
-    save_image(rgb, target, alpha=image.alpha, overwrite=overwrite)
-    return True
 
 @app.command()
 def colorize(
     inputs: Annotated[list[Path], typer.Argument(help="Image files and/or folders (searched recursively).",
-                                                  show_default=False, metavar="INPUT")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the colorized images.")] = Path("outputs"),
-    model: Annotated[str, typer.Option(help="Bundled model name or path to a .safetensors/.ckpt file.")] = DEFAULT_MODEL,
-    size: Annotated[int, typer.Option(help="Working resolution (longer side, px) at which color is predicted.")]
-    = DEFAULT_SIZE,
+                                                  show_default=False, metavar="INPUT...")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the colorized images.",
+                                         metavar="FOLDER")] = Path("outputs"),
+    model: Annotated[str, typer.Option(help="Bundled model name or path to a .safetensors/.ckpt file.",
+                                       metavar="NAME|FILE")] = DEFAULT_MODEL,
+    size: Annotated[int, typer.Option(help="Working resolution (longer side, px) at which color is predicted.",
+                                      metavar="PX")] = DEFAULT_SIZE,
     chroma: ChromaOption = None,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
-    overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.", metavar="DEVICE")] = "auto",
+    overwrite: Annotated[bool, typer.Option(help="Replace existing output files (never a source file).")] = False,
     hint: HintOption = None,
     hints_file: HintsFileOption = None,
     debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
 ) -> None:
     """Colorize photos. Color inputs are first reduced to their lightness (CIELAB L), then recolored.
 
-    Outputs keep each input's exact width, height and file format (PNG when an alpha channel must be kept); existing files are skipped unless --overwrite.
+    Outputs keep each input's exact width, height, bit depth, file format (PNG when an alpha channel must be kept) and metadata; existing files are skipped unless --overwrite.
 
     Exit code: 0 all done, 1 any file failed, 2 usage error.
     """
-    from chromagen.hints import HintError
     from chromagen.inference import Colorizer
 
     try:
+        check_output(output)
         hints, model = resolve_hints(hint, hints_file, model)
         colorizer = Colorizer.from_pretrained(model, device=device, size=size, chroma=chroma)
     except ChromagenError as exc:
-        _fail(debug, str(exc))
-        raise typer.Exit(USAGE_ERROR) from None
-    jobs, missing = collect_jobs(inputs)
-    summary = Summary(failed=list(missing))
-    for line in missing:
-        _fail(debug, line)
-    claimed: set[Path] = set()
-    with _progress(disable=len(jobs) <= 1) as progress:
-        task = progress.add_task("colorizing", total=len(jobs))
-        for job in jobs:
+        raise exit_for(exc if isinstance(exc, UsageError) else UsageError(str(exc)), debug) from None
+    found = walk(inputs, kinds={kind: KINDS[kind] for kind in HANDLERS}, exclude=[output])
+    summary = Summary(failed=len(found.problems))
+    for line in found.problems:
+        _fail(False, line)
+    with _progress(disable=len(found.items) <= 1) as progress:
+        run = Run(colorizer, output, overwrite, {item.path.resolve() for item in found.items}, progress,
+                  hints=hints)
+        task = progress.add_task("colorizing", total=len(found.items))
+        for item in found.items:
             try:
-                if _colorize_one(colorizer, job, output, overwrite, claimed, hints):
-                    summary.ok += 1
-                else:
-                    summary.skipped += 1
-                    err.print(f"[yellow]skipped:[/yellow] {job.src}: output exists (use --overwrite)",
-                              highlight=False)
-            except HintError as exc:  # the hints do not fit this image: a usage error, stop here
-                _fail(debug, f"{job.src}: {exc}")
-                raise typer.Exit(USAGE_ERROR) from None
-            except ChromagenError as exc:
-                summary.failed.append(str(exc))
-                _fail(debug, str(exc))
-            except Exception as exc:  # a bug must not stop the other files
-                summary.failed.append(f"{job.src}: {exc}")
-                _fail(debug, f"{job.src}: internal error ({type(exc).__name__}: {exc}); rerun with --debug")
+                _process(run, item, summary, debug)
+            except UsageError as exc:
+                raise exit_for(exc, debug) from None
             progress.advance(task)
-    out.print(f"{summary.ok} colorized, {summary.skipped} skipped, {len(summary.failed)} failed -> {output}",
-              highlight=False)
+    out.print(f"{summary.ok} colorized, {summary.skipped} skipped, {summary.failed} failed -> {output}",
+              markup=False)
     if summary.failed:
-        raise typer.Exit(1)
+        raise typer.Exit(BAD_FILE)
+

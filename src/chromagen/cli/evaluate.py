@@ -5,7 +5,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from chromagen.cli.app import USAGE_ERROR, ChromaOption, _fail, _progress, app, err, out
+from chromagen.cli.app import USAGE_ERROR, ChromaOption, _fail, _progress, app, err, out, positive
 from chromagen.defaults import DEFAULT_PATCH
 from chromagen.errors import ChromagenError
 
@@ -46,8 +46,9 @@ def evaluate(
     try:
         if hints and min(hints) < 0:
             raise ChromagenError(f"--hints must be 0 or more (got {min(hints)})")
-        protocol = Protocol(size=size, working_size=working_size, limit=limit, chroma=chroma, hints=hints,
-                            hint_patch=hint_patch, fast=fast)
+        protocol = Protocol(size=positive("--size", size), working_size=positive("--working-size", working_size),
+                            limit=positive("--limit", limit), chroma=chroma, hints=hints, hint_patch=hint_patch,
+                            fast=fast)
         total = len(list_images(data, limit))
         with _progress() as progress:
             task = progress.add_task("evaluating", total=total)
@@ -70,7 +71,8 @@ def evaluate(
 
 @app.command()
 def compare(
-    recipes: Annotated[str, typer.Option(help="Comma-separated recipe names (configs/<name>.yaml) or paths.")],
+    recipes: Annotated[str, typer.Option(help="Comma-separated recipes: shipped names or YAML files.",
+                                         metavar="NAMES")],
     data: Annotated[list[Path], typer.Option(help="Training tar shards or folders (repeatable).")],
     eval_data: Annotated[Path, typer.Option(help="Folder of ground-truth photos to score on.")],
     steps: Annotated[int, typer.Option(help="Training steps for every recipe.")] = 200,
@@ -79,6 +81,8 @@ def compare(
     limit: Annotated[Optional[int], typer.Option(help="Score only the first N images.")] = None,
     output: Annotated[Path, typer.Option(help="Folder for the runs and the report.")] = Path("runs/compare"),
     device: Annotated[str, typer.Option(help="auto, cpu or cuda (evaluation).")] = "auto",
+    resume: Annotated[bool, typer.Option(help="Continue each recipe's earlier run in the output folder (only if "
+                                              "it had the same recipe, data and steps).")] = True,
     debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
 ) -> None:
     """Train each recipe with the same data and step budget, then evaluate them together into one report."""
@@ -90,10 +94,11 @@ def compare(
 
     try:
         exported = train_all([r.strip() for r in recipes.split(",") if r.strip()], [str(p) for p in data],
-                             [str(p) for p in val_data] if val_data else [], steps, output,
-                             log=lambda line: err.print(line, highlight=False))
+                             [str(p) for p in val_data] if val_data else [], positive("--steps", steps), output,
+                             log=lambda line: err.print(line, markup=False), resume=resume)
         models = {GRAY_MODEL: GRAY_MODEL, **{name: str(p) for name, p in exported.items()}}
-        result, samples = run_evaluation(models, eval_data, Protocol(size=size, limit=limit),
+        result, samples = run_evaluation(models, eval_data, Protocol(size=positive("--size", size),
+                                                                     limit=positive("--limit", limit)),
                                          device=str(resolve_device(device)))
         losses = save_loss_curves({name: p.parent for name, p in exported.items()}, output / "report-loss.png")
         write_json(result, output / "report.json")
@@ -103,4 +108,4 @@ def compare(
         _fail(debug, str(exc))
         raise typer.Exit(USAGE_ERROR) from None
     out.print(results_table(result))
-    out.print(f"{summary_line(result)}; report: {output / 'report.md'}", highlight=False)
+    out.print(f"{summary_line(result)}; report: {output / 'report.md'}", markup=False)

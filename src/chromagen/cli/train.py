@@ -5,31 +5,35 @@ from typing import Annotated, Optional
 
 import typer
 
-from chromagen.cli.app import USAGE_ERROR, _fail, app, out
+from chromagen.cli.app import USAGE_ERROR, _fail, app, out, positive
 from chromagen.errors import ChromagenError
 
 
 @app.command()
 def train(
-    config: Annotated[Path, typer.Option(help="YAML recipe, e.g. configs/default.yaml.")],
+    config: Annotated[str, typer.Option(help="Recipe: a shipped name (default, cnn... see `chromagen models`) or a "
+                                             "YAML file.", metavar="NAME|FILE")],
     data: Annotated[Optional[list[Path]], typer.Option(help="Training tar shards or folders (repeatable).")] = None,
     val_data: Annotated[Optional[list[Path]], typer.Option(help="Validation folders (repeatable).")] = None,
     max_steps: Annotated[Optional[int], typer.Option(help="Override the recipe's step budget.")] = None,
     output: Annotated[Optional[Path], typer.Option(help="Run folder (default runs/<recipe name>).")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue from the run folder's last checkpoint.")] = True,
+    resume: Annotated[bool, typer.Option(help="Continue the run folder's last checkpoint (only if it was started "
+                                              "with the same recipe, data and step budget).")] = True,
     debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
 ) -> None:
     """Train a model from a recipe; logs go to TensorBoard under the run folder."""
-    from chromagen.training import fit, load_recipe, with_overrides
+    from chromagen.training.config import load_recipe
+    from chromagen.training.fit import fit, with_overrides
 
     try:
         recipe = with_overrides(load_recipe(config), [str(p) for p in data] if data else None,
-                                [str(p) for p in val_data] if val_data is not None else None, max_steps)
-        exported = fit(recipe, output or Path("runs") / config.stem, resume=resume)
+                                [str(p) for p in val_data] if val_data is not None else None,
+                                positive("--max-steps", max_steps))
+        exported = fit(recipe, output or Path("runs") / Path(config).stem, resume=resume)
     except ChromagenError as exc:
         _fail(debug, str(exc))
         raise typer.Exit(USAGE_ERROR) from None
-    out.print(f"trained model: {exported}", highlight=False)
+    out.print(f"trained model: {exported}", markup=False)
 
 
 @app.command()
@@ -45,11 +49,11 @@ def prior(
     from chromagen.training.prior import estimate_prior
 
     try:
-        values = estimate_prior([str(p) for p in data], limit, size)
+        values = estimate_prior([str(p) for p in data], positive("--limit", limit), positive("--size", size))
     except ChromagenError as exc:
         _fail(False, str(exc))
         raise typer.Exit(USAGE_ERROR) from None
     output.parent.mkdir(parents=True, exist_ok=True)
     np.save(output, values.numpy())
     used = int((values > 0).sum())
-    out.print(f"prior over {len(values)} bins ({used} seen) -> {output}", highlight=False)
+    out.print(f"prior over {len(values)} bins ({used} seen) -> {output}", markup=False)

@@ -7,22 +7,13 @@ colorizer), locations are biased toward the center as in the paper, and each pat
 mean ab over its square, the way a user picks one color for a small area.
 """
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
-
-@dataclass
-class HintSampling:
-    """How many points, where, and how large (in pixels of the training crop)."""
-
-    p: float = 0.125  # geometric parameter: P(k points) = (1 - p)^k p, mean (1 - p) / p
-    zero_share: float = 0.0  # extra share of images with no hint at all (besides the geometric's own p)
-    max_points: int = 64
-    max_patch: int = 9  # patch sides are odd, uniform in 1..max_patch
-    center_sigma: float = 0.25  # spread of the locations around the center, in image sides
-    val_points: int = 10  # validation scores each image with no hint and with this many
+if TYPE_CHECKING:
+    from chromagen.training.config import HintsConfig
 
 
 def hint_map(ab: Tensor, points: list[list[tuple[int, int, int]]]) -> Tensor:
@@ -38,7 +29,7 @@ def hint_map(ab: Tensor, points: list[list[tuple[int, int, int]]]) -> Tensor:
     return hints
 
 
-def random_counts(n: int, cfg: HintSampling, generator: torch.Generator | None = None) -> list[int]:
+def random_counts(n: int, cfg: "HintsConfig", generator: torch.Generator | None = None) -> list[int]:
     """How many points each of ``n`` images reveals: geometric, plus ``zero_share`` extra hint-free images."""
     uniform = torch.rand(n, generator=generator).clamp(min=1e-12)
     counts = (torch.log(uniform) / torch.log1p(torch.tensor(-cfg.p))).floor()  # inverse CDF of the geometric
@@ -46,7 +37,7 @@ def random_counts(n: int, cfg: HintSampling, generator: torch.Generator | None =
     return torch.where(zero, 0, counts.clamp(max=cfg.max_points)).long().tolist()
 
 
-def sample_points(counts: list[int], h: int, w: int, cfg: HintSampling, generator: torch.Generator | None = None
+def sample_points(counts: list[int], h: int, w: int, cfg: "HintsConfig", generator: torch.Generator | None = None
                   ) -> list[list[tuple[int, int, int]]]:
     """Random (row, col, patch side) points, ``counts[i]`` of them for image i of ``h`` x ``w``."""
     points = []
@@ -59,7 +50,7 @@ def sample_points(counts: list[int], h: int, w: int, cfg: HintSampling, generato
     return points
 
 
-def simulate_hints(ab: Tensor, cfg: HintSampling, generator: torch.Generator | None = None) -> Tensor:
+def simulate_hints(ab: Tensor, cfg: "HintsConfig", generator: torch.Generator | None = None) -> Tensor:
     """A random hint map for a batch of normalized ab (N, 2, H, W), as the training recipe samples them."""
     n, _, h, w = ab.shape
     return hint_map(ab, sample_points(random_counts(n, cfg, generator), h, w, cfg, generator))

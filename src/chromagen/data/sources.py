@@ -9,7 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chromagen.errors import ChromagenError
-from chromagen.media.image import is_image_file
+from chromagen.media.image import IMAGE_EXTENSIONS, is_image_file
+from chromagen.media.walker import IMAGE, walk
+
+SHARD = "shard"
+_TRAINING_KINDS = {IMAGE: IMAGE_EXTENSIONS, SHARD: frozenset({".tar"})}
 
 
 @dataclass(frozen=True)
@@ -44,22 +48,16 @@ def index_tar(path: Path) -> list[ImageRef]:
 
 
 def find_images(paths: list[str | Path]) -> list[ImageRef]:
-    """Expand files, folders (recursive) and tar shards into a sorted, de-duplicated image index."""
+    """Expand files, folders (recursive) and tar shards into a sorted image index.
+
+    Training must not silently lose data: any path the walker cannot read stops here with its line.
+    """
+    found = walk(paths, kinds=_TRAINING_KINDS, default_kind=None)
+    if found.problems:
+        raise ChromagenError(found.problems[0])
     refs: list[ImageRef] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and child.suffix == ".tar":
-                    refs.extend(index_tar(child))
-                elif child.is_file() and is_image_file(child):
-                    refs.append(ImageRef(child, str(child)))
-        elif path.is_file() and path.suffix == ".tar":
-            refs.extend(index_tar(path))
-        elif path.is_file() and is_image_file(path):
-            refs.append(ImageRef(path, str(path)))
-        else:
-            raise ChromagenError(f"{path}: not an image, folder or .tar shard")
+    for item in found.items:
+        refs.extend(index_tar(item.path) if item.kind == SHARD else [ImageRef(item.path, str(item.path))])
     if not refs:
         raise ChromagenError(f"no images found in {', '.join(map(str, paths))}")
     return refs

@@ -4,33 +4,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from chromagen.errors import ChromagenError
-from chromagen.training import fit, load_recipe, with_overrides
-
-CONFIGS = Path(__file__).resolve().parents[3] / "configs"
-
-
-def resolve_recipe(name: str) -> Path:
-    """A recipe file path, or the name of one under configs/ (``cnn`` -> configs/cnn.yaml)."""
-    path = Path(name)
-    if path.is_file():
-        return path
-    candidate = CONFIGS / f"{name}.yaml"
-    if candidate.is_file():
-        return candidate
-    known = ", ".join(sorted(p.stem for p in CONFIGS.glob("*.yaml")))
-    raise ChromagenError(f"unknown recipe {name!r}; known recipes: {known}")
+from chromagen.training.config import load_recipe, resolve_recipe
+from chromagen.training.fit import fit, with_overrides
 
 
 def train_all(recipes: list[str], data: list[str], val: list[str] | None, steps: int, output: Path,
-              log: Callable[[str], None] = print) -> dict[str, Path]:
+              log: Callable[[str], None] = print, resume: bool = True) -> dict[str, Path]:
     """Fit each recipe for ``steps`` steps on ``data``; returns recipe name -> exported weights."""
     paths = {name: resolve_recipe(name) for name in recipes}  # fail fast on a typo
     exported = {}
     for name, path in paths.items():
         log(f"training {name} ({path}) for {steps} steps")
         recipe = with_overrides(load_recipe(path), data, val, steps)
-        exported[Path(name).stem] = fit(recipe, output / Path(name).stem, resume=True)
+        exported[Path(name).stem] = fit(recipe, output / Path(name).stem, resume=resume)
     return exported
 
 

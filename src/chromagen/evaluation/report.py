@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from rich.table import Table
+from rich.text import Text
 from torch import Tensor
 
 from chromagen.media.image import save_image, to_uint8
@@ -26,12 +27,12 @@ def _fmt(value: Any) -> str:
 
 def results_table(result: dict[str, Any], title: str = "") -> Table:
     """A rich table, one row per model."""
-    table = Table(title=title or f"evaluation on {result['protocol']['data']}")
+    table = Table(title=Text(title or f"evaluation on {result['protocol']['data']}"))  # paths: no markup
     table.add_column("model", overflow="fold")
     for header in HEADERS:
         table.add_column(header, justify="right", no_wrap=True)
     for name, row in result["models"].items():
-        table.add_row(name, *(_fmt(row.get(c)) for c in COLUMNS))
+        table.add_row(Text(name), *(_fmt(row.get(c)) for c in COLUMNS))
     return table
 
 

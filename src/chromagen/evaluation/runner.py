@@ -33,7 +33,8 @@ from chromagen.evaluation.metrics import (
     ssim,
 )
 from chromagen.hints import DEFAULT_PATCH, Hint
-from chromagen.media.image import is_image_file, load_image, to_uint8
+from chromagen.media.image import IMAGE_EXTENSIONS, load_image, to_depth
+from chromagen.media.walker import IMAGE, walk
 
 GRAY_MODEL = "gray"
 FID_MIN_IMAGES = 50
@@ -77,7 +78,10 @@ def list_images(data: Path, limit: int | None) -> list[Path]:
     """Image files under ``data`` (recursive, sorted), the first ``limit`` of them."""
     if not data.is_dir():
         raise ChromagenError(f"{data}: not a folder")
-    files = sorted(p for p in data.rglob("*") if p.is_file() and is_image_file(p))
+    found = walk([data], kinds={IMAGE: IMAGE_EXTENSIONS})
+    if found.problems:  # a score over part of a set is not that set's score
+        raise ChromagenError(found.problems[0])
+    files = [item.path for item in found.items]
     if not files:
         raise ChromagenError(f"{data}: no images found")
     return files[:limit]
@@ -85,7 +89,7 @@ def list_images(data: Path, limit: int | None) -> list[Path]:
 
 def protocol_image(path: Path, size: int) -> Tensor:
     """Center square crop resized to ``size`` (bicubic), 8-bit quantized: (3, size, size) in [0, 1]."""
-    image = Image.fromarray(to_uint8(load_image(path).rgb))
+    image = Image.fromarray(to_depth(load_image(path).pixels, np.uint8))
     side = min(image.size)
     left, top = (image.width - side) // 2, (image.height - side) // 2
     square = image.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BICUBIC)

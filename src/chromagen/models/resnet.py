@@ -34,7 +34,6 @@ class ResNetCNN(nn.Module):
         return self.decoder(self.bottleneck(x))[..., :h, :w]
 
 
-@register_model("gan-resnet-cnn")
 @register_model("resnet-cnn")
 def resnet_cnn(decoder_channels: tuple[int, ...] = (512, 256, 128, 64, 32), pretrained: bool = False) -> nn.Module:
     """ResNet-50 (random init) on L, 2048-channel bottleneck at 1/32, transposed-conv decoder to ab."""

@@ -5,6 +5,8 @@ A weights file is self-describing: its metadata names the registered architectur
 """
 
 import json
+import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +15,11 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
+from chromagen.catalog import bundled, bundled_entry
 from chromagen.errors import ChromagenError
 from chromagen.models.registry import create_model
 
 FORMAT_VERSION = "1"
-BUNDLED_DIR = Path(__file__).resolve().parent.parent / "weights"
 
 
 def save_generator(model: nn.Module, name: str, kwargs: dict[str, Any], path: str | Path,
@@ -46,7 +48,10 @@ def _from_safetensors(path: Path) -> tuple[nn.Module, dict[str, str]]:
 
 
 def _from_lightning(path: Path) -> tuple[nn.Module, dict[str, str]]:
-    ckpt = torch.load(str(path), map_location="cpu", weights_only=False)
+    # weights_only: a checkpoint someone hands you must not be able to run code when unpickled.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's pickle-protocol notes are not the user's business
+        ckpt = torch.load(str(path), map_location="cpu", weights_only=True)
     recipe = ckpt.get("hyper_parameters", {}).get("recipe")
     if not recipe:
         raise ChromagenError(f"{path}: not a chromagen training checkpoint (no recipe inside)")
@@ -66,16 +71,23 @@ def load_generator(path: str | Path) -> tuple[nn.Module, dict[str, str]]:
         model, meta = _from_lightning(path) if path.suffix == ".ckpt" else _from_safetensors(path)
     except ChromagenError:
         raise
-    except (SafetensorError, RuntimeError, KeyError, ValueError, OSError, EOFError, TypeError) as exc:
-        raise ChromagenError(f"{path}: cannot load model ({exc})") from exc
+    except pickle.UnpicklingError:
+        raise ChromagenError(f"{path}: refused: the checkpoint holds Python objects beyond tensors and plain "
+                             f"values, which could run code when loaded") from None
+    except (SafetensorError, RuntimeError, KeyError, ValueError, OSError, EOFError, TypeError, AttributeError,
+            IndexError) as exc:
+        raise ChromagenError(f"{path}: cannot load model ({' '.join(str(exc).split())[:200]})") from exc
     return model.eval(), meta
 
 
 def bundled_path(name: str) -> Path:
-    """Path of a model shipped inside the package (``default`` and friends)."""
-    return BUNDLED_DIR / f"{name}.safetensors"
+    """Path of a model shipped inside the package (``default`` and friends), from the weights catalogue."""
+    entry = bundled_entry(name)
+    if entry is None:
+        raise ChromagenError(f"no bundled model called {name!r}; bundled: {', '.join(bundled_names())}")
+    return entry.path
 
 
 def bundled_names() -> list[str]:
     """Names of the models shipped inside the package."""
-    return sorted(p.stem for p in BUNDLED_DIR.glob("*.safetensors"))
+    return [entry.name for entry in bundled()]

@@ -1,6 +1,9 @@
-"""Training: YAML recipes, the LightningModule and the ``fit`` entry point."""
+"""Training: YAML recipes (``config``, torch-free), the LightningModule and the ``fit`` entry point.
+
+Only the recipe layer is imported here, so reading recipes stays instant; ``fit`` lives in
+``chromagen.training.fit`` and brings torch and Lightning with it.
+"""
 
 from chromagen.training.config import Recipe, load_recipe, recipe_from_dict
-from chromagen.training.fit import fit, with_overrides
 
-__all__ = ["Recipe", "fit", "load_recipe", "recipe_from_dict", "with_overrides"]
+__all__ = ["Recipe", "load_recipe", "recipe_from_dict"]

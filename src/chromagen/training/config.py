@@ -1,13 +1,21 @@
-"""Training recipes: YAML files under configs/ parsed into typed, validated dataclasses."""
+"""Training recipes: YAML files parsed into typed, validated dataclasses.
 
+A recipe is named (``default``: one of the recipes shipped inside the package, ``chromagen/configs``) or a
+path to a YAML file. Relative paths inside a recipe file (data, prior, init_from) are relative to that
+file's folder; inside a shipped recipe, to the folder the command runs in (the package folder is no place
+for photos). Every value is type-checked, so ``lr: "fast"`` is one clear line, not a traceback.
+"""
+
+import types
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, get_args, get_type_hints
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
-from chromagen.data.hint_sampling import HintSampling
 from chromagen.errors import ChromagenError
+
+RECIPES = Path(__file__).resolve().parent.parent / "configs"
 
 
 @dataclass
@@ -87,6 +95,19 @@ class ClassificationConfig:
 
 
 @dataclass
+class HintsConfig:
+    """Simulated user hints for hint-aware models (``chromagen.data.hint_sampling``): how many points, where,
+    and how large (in pixels of the training crop)."""
+
+    p: float = 0.125  # geometric parameter: P(k points) = (1 - p)^k p, mean (1 - p) / p
+    zero_share: float = 0.0  # extra share of images with no hint at all (besides the geometric's own p)
+    max_points: int = 64
+    max_patch: int = 9  # patch sides are odd, uniform in 1..max_patch
+    center_sigma: float = 0.25  # spread of the locations around the center, in image sides
+    val_points: int = 10  # validation scores each image with no hint and with this many
+
+
+@dataclass
 class Recipe:
     """A whole training recipe."""
 
@@ -98,15 +119,53 @@ class Recipe:
     gan: GanConfig | None = None
     classification: ClassificationConfig = field(default_factory=ClassificationConfig)
     init_from: str | None = None  # start the generator from these weights (e.g. GAN fine-tuning)
-    hints: HintSampling | None = None  # hint-aware models: simulated user hints (Zhang et al. 2017)
+    hints: HintsConfig | None = None  # hint-aware models: simulated user hints (Zhang et al. 2017)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (for checkpoints and logs)."""
         return asdict(self)
 
 
+def _type_name(hint: Any) -> str:
+    if get_origin(hint) in (Union, types.UnionType):
+        return " or ".join(_type_name(arg) for arg in get_args(hint))
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", type(None): "null",
+             list: "a list", dict: "a mapping"}
+    return names.get(get_origin(hint) or hint, str(hint))
+
+
+def _checked(value: Any, hint: Any, where: str) -> Any:
+    """``value`` if it has the type the schema gives (ints accepted as floats), else a ChromagenError."""
+    origin = get_origin(hint)
+    if hint is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        for arg in get_args(hint):
+            try:
+                return _checked(value, arg, where)
+            except ChromagenError:
+                continue
+    elif origin is list and isinstance(value, list):
+        (item,) = get_args(hint) or (Any,)
+        return [_checked(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    elif origin is dict and isinstance(value, dict):
+        return value
+    elif hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    elif hint is float and isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    elif hint is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    elif hint in (str, bool, type(None)) and type(value) is hint:
+        return value
+    raise ChromagenError(f"{where}: expected {_type_name(hint)}, got {value!r}")
+
+
 def _build(cls: type, values: dict[str, Any], where: str) -> Any:
-    """Instantiate a (nested) dataclass from a dict, rejecting unknown keys with a clear message."""
+    """Instantiate a (nested) dataclass from a dict, rejecting unknown keys and ill-typed values."""
     if not isinstance(values, dict):
         raise ChromagenError(f"{where}: expected a mapping, got {type(values).__name__}")
     known = {f.name: f for f in fields(cls)}
@@ -117,7 +176,10 @@ def _build(cls: type, values: dict[str, Any], where: str) -> Any:
     kwargs = {}
     for key, value in values.items():
         nested = [t for t in (hints[key], *get_args(hints[key])) if is_dataclass(t)]
-        kwargs[key] = _build(nested[0], value, f"{where}.{key}") if nested and value is not None else value
+        if nested and value is not None:
+            kwargs[key] = _build(nested[0], value, f"{where}.{key}")
+        else:
+            kwargs[key] = _checked(value, hints[key], f"{where}.{key}")
     return cls(**kwargs)
 
 
@@ -126,11 +188,63 @@ def recipe_from_dict(values: dict[str, Any], where: str = "recipe") -> Recipe:
     return _build(Recipe, values or {}, where)
 
 
-def load_recipe(path: str | Path) -> Recipe:
-    """Read a YAML recipe file."""
-    path = Path(path)
+def recipe_names() -> list[str]:
+    """The recipes shipped inside the package, by name."""
+    return sorted(p.stem for p in RECIPES.glob("*.yaml"))
+
+
+def recipe_summaries() -> list[tuple[str, str, str, str]]:
+    """(name, architecture, loss, first comment line) of every shipped recipe, without validating it."""
+    rows = []
+    for name in recipe_names():
+        text = (RECIPES / f"{name}.yaml").read_text()
+        values = yaml.safe_load(text) or {}
+        comment = text.splitlines()[0].lstrip("# ") if text.startswith("#") else ""
+        loss = values.get("loss", "l1") + (" + GAN" if values.get("gan") else "")
+        rows.append((name, values.get("model", {}).get("name", ModelConfig.name), loss, comment))
+    return rows
+
+
+def resolve_recipe(name: str | Path) -> Path:
+    """A recipe file path, or the name of a shipped recipe (``cnn`` -> chromagen/configs/cnn.yaml)."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    shipped = RECIPES / f"{name}.yaml"
+    if path.name == str(name) and shipped.is_file():
+        return shipped
+    raise ChromagenError(f"unknown recipe {str(name)!r}: no such file and no shipped recipe of that name; "
+                         f"shipped: {', '.join(recipe_names())}")
+
+
+def _rebased(values: Any, base: Path) -> Any:
+    """Relative paths written in a recipe file (data, prior, init_from) made relative to ``base``."""
+    if not isinstance(values, dict):
+        return values
+
+    def rebase(path: Any) -> Any:
+        return str(base / path) if isinstance(path, str) and not Path(path).is_absolute() else path
+
+    values = dict(values)
+    if isinstance(values.get("data"), dict):
+        data = values["data"] = dict(values["data"])
+        for key in ("train", "val"):
+            if isinstance(data.get(key), list):
+                data[key] = [rebase(p) for p in data[key]]
+    if isinstance(values.get("classification"), dict):
+        values["classification"] = {**values["classification"],
+                                    "prior": rebase(values["classification"].get("prior"))}
+    if "init_from" in values:
+        values["init_from"] = rebase(values["init_from"])
+    return values
+
+
+def load_recipe(name: str | Path) -> Recipe:
+    """Read a recipe by name (shipped) or from a YAML file, validated, with its paths resolved."""
+    path = resolve_recipe(name)
     try:
         values = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ChromagenError(f"{path}: cannot read recipe ({exc})") from exc
-    return recipe_from_dict(values, str(path))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ChromagenError(f"{path}: cannot read recipe ({' '.join(str(exc).split())})") from exc
+    shipped = path.resolve().parent == RECIPES
+    return recipe_from_dict(values if shipped else _rebased(values, path.resolve().parent), f"{path}: recipe")

@@ -1,5 +1,6 @@
 """``fit``: a recipe in, a trained generator (Lightning checkpoints + exported safetensors) out."""
 
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import cached_property
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
@@ -18,7 +19,7 @@ from chromagen.data.device_bank import DeviceImageBank
 from chromagen.data.samplers import ResumableSampler
 from chromagen.errors import ChromagenError
 from chromagen.models.weights import load_generator, save_generator
-from chromagen.training.config import Recipe
+from chromagen.training.config import Recipe, recipe_from_dict
 from chromagen.training.module import CLASSIFICATION, ColorizationModule
 from chromagen.training.prior import estimate_prior, load_prior
 
@@ -73,12 +74,59 @@ class BankBatches:
                                      self.trainer.global_rank)
 
 
+def _load_fields(checkpoint: Path) -> dict:
+    # mmap: the tensors stay on disk; Lightning reads them properly when it restores the run.
+    return torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
+
+
 def _saved(checkpoint: Path | None, key: str) -> int | None:
     """An integer a checkpoint stores (``global_step``, ``batches_seen``); None when there is no checkpoint."""
     if checkpoint is None or not checkpoint.is_file():
         return None
-    # mmap: the tensors stay on disk; Lightning reads them properly when it restores the run.
-    return int(torch.load(checkpoint, map_location="cpu", weights_only=False, mmap=True).get(key, 0))
+    return int(_load_fields(checkpoint).get(key, 0))
+
+
+def _identity(values: dict) -> dict[str, object]:
+    """What makes two runs one run, flattened: the whole recipe, data paths made absolute, worker count aside."""
+    recipe = recipe_from_dict(values)
+    data = replace(recipe.data, train=[os.path.abspath(p) for p in recipe.data.train],
+                   val=[os.path.abspath(p) for p in recipe.data.val], num_workers=0)
+    flat: dict[str, object] = {}
+
+    def walk(prefix: str, value: object) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else key, inner)
+        else:
+            flat[prefix] = value
+
+    walk("", replace(recipe, data=data).to_dict())
+    return flat
+
+
+def _check_same_run(checkpoint: Path, recipe: Recipe) -> None:
+    """Resuming a run that had another recipe or data would export it as if it were this one; so would one
+    already trained past this step budget. Extending an interrupted run's budget (2 steps, then 4) is resuming.
+    """
+    fields = _load_fields(checkpoint)
+    saved = fields.get("hyper_parameters", {}).get("recipe")
+    try:
+        before = _identity(saved or {})
+    except ChromagenError:
+        before = {}
+    now = _identity(recipe.to_dict())
+    changed = sorted(key for key in before.keys() | now.keys() if before.get(key) != now.get(key))
+    step = int(fields.get("global_step", 0))
+    if changed == ["trainer.max_steps"] and step <= recipe.trainer.max_steps:
+        return
+    if changed == ["trainer.max_steps"]:
+        raise ChromagenError(f"{checkpoint.parents[1]}: holds a run already trained for {step} steps, more than "
+                             f"the {recipe.trainer.max_steps} asked; pass --no-resume to start afresh there, or "
+                             f"choose another output folder")
+    if changed:
+        shown = ", ".join(changed[:4]) + (" ..." if len(changed) > 4 else "")
+        raise ChromagenError(f"{checkpoint.parents[1]}: holds a run started with a different {shown}; pass "
+                             f"--no-resume to start afresh there, or choose another output folder")
 
 
 def _install_prior(module: ColorizationModule, recipe: Recipe) -> None:
@@ -147,6 +195,8 @@ def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True
     output.mkdir(parents=True, exist_ok=True)
     last = output / "checkpoints" / "last.ckpt"
     resume_from = last if resume and last.is_file() else None
+    if resume_from is not None:
+        _check_same_run(resume_from, recipe)
     batches_seen = _saved(resume_from, "batches_seen") or 0  # 0: a fresh run
     val_loader = _loader(recipe.data.val, recipe, train=False, limit=recipe.data.val_limit) if recipe.data.val else None
     steps = recipe.trainer.max_steps
@@ -162,7 +212,9 @@ def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True
         num_nodes=recipe.trainer.num_nodes,
         precision=_precision(recipe),
         logger=TensorBoardLogger(output, name="tensorboard", version=""),
-        callbacks=[*checkpoints, LearningRateMonitor(logging_interval="step"), *_early_stopping(recipe, val_loader)],
+        # TQDM: Lightning's rich bar counts epochs against max_epochs (-1 here) and shows "Epoch 0/-2".
+        callbacks=[*checkpoints, LearningRateMonitor(logging_interval="step"), *_early_stopping(recipe, val_loader),
+                   *([TQDMProgressBar()] if progress else [])],
         log_every_n_steps=recipe.trainer.log_every_steps,
         val_check_interval=every if val_loader else None,
         check_val_every_n_epoch=None,

@@ -1,0 +1,116 @@
+"""The one walker: what the paths a user passes mean, for every command (colorize, evaluate, training data).
+
+Files and folders, folders searched recursively, in sorted path order. Our own output folder (and anything inside
+it) is never read back as input. Whatever cannot be read (a folder without permission, a pipe, a missing
+path) becomes one line in ``problems`` and the walk goes on. Items are classified by extension into kinds;
+a media module adds its kind with its extension set in ``KINDS`` and the commands dispatch on ``Item.kind``.
+"""
+
+import os
+import stat
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chromagen.media.image import IMAGE_EXTENSIONS
+
+IMAGE = "image"
+# kind -> the extensions (lower case, with the dot) that mean it
+KINDS: dict[str, frozenset[str]] = {IMAGE: IMAGE_EXTENSIONS}
+
+
+def kind_of(path: Path, kinds: Mapping[str, frozenset[str]] | None = None) -> str | None:
+    """The kind an extension means, or None when no kind claims it."""
+    suffix = path.suffix.lower()
+    return next((kind for kind, exts in (kinds or KINDS).items() if suffix in exts), None)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One input file: where it is, its path relative to the input it was found under, and its kind."""
+
+    path: Path
+    rel: Path
+    kind: str
+
+
+@dataclass
+class Walk:
+    """The items found and one line per path that could not be read (the caller decides how loud)."""
+
+    items: list[Item] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _inside(path: Path, folders: Sequence[Path]) -> bool:
+    resolved = path.resolve()
+    return any(resolved == f or f in resolved.parents for f in folders)
+
+
+def _scan(folder: Path, root: Path, kinds: Mapping[str, frozenset[str]], exclude: Sequence[Path],
+          seen: set[tuple[int, int]], walk: Walk) -> None:
+    """Depth-first; symlinked folders are followed once (no loops)."""
+    try:
+        st = folder.stat()
+        if (st.st_dev, st.st_ino) in seen:
+            return
+        seen.add((st.st_dev, st.st_ino))
+        with os.scandir(folder) as entries:
+            names = [entry.name for entry in entries]
+    except OSError as exc:
+        walk.problems.append(f"{folder}: cannot read folder ({exc.strerror or exc}); skipped")
+        return
+    for name in names:
+        path = folder / name
+        try:
+            mode = path.stat().st_mode
+        except OSError as exc:  # dangling symlink, permission on a parent, vanished meanwhile
+            if kind_of(path, kinds):
+                walk.problems.append(f"{path}: cannot read ({exc.strerror or exc}); skipped")
+            continue
+        if stat.S_ISDIR(mode):
+            if not _inside(path, exclude):
+                _scan(path, root, kinds, exclude, seen, walk)
+            continue
+        kind = kind_of(path, kinds)
+        if kind is None:
+            continue
+        if not stat.S_ISREG(mode):
+            walk.problems.append(f"{path}: not a regular file (a pipe, socket or device); skipped")
+            continue
+        walk.items.append(Item(path, path.relative_to(root), kind))
+
+
+def walk(inputs: Iterable[Path | str], kinds: Mapping[str, frozenset[str]] | None = None,
+         exclude: Sequence[Path] = (), default_kind: str | None = IMAGE) -> Walk:
+    """Expand files and folders into items of the given kinds (default: every registered kind).
+
+    A file named explicitly is taken whatever its extension (as ``default_kind``, so the loader can say
+    what is wrong with it); None makes such a file a problem instead. ``exclude``: folders never read
+    (our own output).
+    """
+    kinds = kinds or KINDS
+    excluded = [Path(p).resolve() for p in exclude]
+    result = Walk()
+    seen: set[tuple[int, int]] = set()
+    for raw in inputs:
+        path = Path(raw)
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            result.problems.append(f"{path}: no such file or folder")
+            continue
+        except OSError as exc:
+            result.problems.append(f"{path}: cannot read ({exc.strerror or exc})")
+            continue
+        if stat.S_ISDIR(mode):
+            start = len(result.items)
+            _scan(path, path, kinds, excluded, seen, result)
+            result.items[start:] = sorted(result.items[start:], key=lambda item: str(item.path))  # as sorted(rglob)
+        elif not stat.S_ISREG(mode):
+            result.problems.append(f"{path}: not a regular file (a pipe, socket or device); skipped")
+        elif (kind := kind_of(path, kinds) or default_kind) is not None:
+            result.items.append(Item(path, Path(path.name), kind))
+        else:
+            result.problems.append(f"{path}: not a {' or '.join(sorted(kinds))} file")
+    return result
