@@ -251,5 +251,5 @@ def test_a_signal_while_writing_leaves_no_part_file(tmp_path: Path, name: str) -
     assert list(tmp_path.glob(".*.part"))  # the temporary file exists while writing
     signum = getattr(signal, name)
     proc.send_signal(signum)
-    assert proc.wait(timeout=30) in (128 + signum, -signum)  # SIGINT: Python re-raises it after cleanup
+    assert proc.wait(timeout=90) in (128 + signum, -signum)  # SIGINT: Python re-raises it after cleanup
     assert not list(tmp_path.iterdir())

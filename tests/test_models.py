@@ -24,7 +24,7 @@ from chromagen.models.encoders import _lite_weights, create_encoder
 EXPECTED = {
     "effnet-unet": "generator", "cnn": "generator", "resnet-cnn": "generator",
     "unet": "generator", "resnet-unet": "generator", "attention-unet": "generator", "fusion": "generator",
-    "classifier": "generator", "patchgan": "discriminator", "cnn-discriminator": "discriminator",
+    "classifier": "generator", "hint-unet": "generator", "patchgan": "discriminator", "cnn-discriminator": "discriminator",
 }
 GENERATORS = [e.name for e in list_models("generator")]
 DISCRIMINATORS = [e.name for e in list_models("discriminator")]
@@ -61,7 +61,8 @@ def test_every_family_is_registered_with_a_summary() -> None:
 def test_generator_maps_any_size_l_to_ab(name: str) -> None:
     model = build(name)
     predict = getattr(model, "predict_ab", model)  # the classifier's forward returns logits
-    for shape in [(2, 1, 64, 64), (1, 1, 50, 70)]:
+    channels = getattr(model, "in_channels", 1)  # hint-aware models also read hint ab and mask
+    for shape in [(2, channels, 64, 64), (1, channels, 50, 70)]:
         ab = predict(torch.rand(shape) * 2 - 1)
         assert ab.shape == (shape[0], 2, *shape[2:])
         assert torch.isfinite(ab).all()
@@ -71,7 +72,7 @@ def test_generator_maps_any_size_l_to_ab(name: str) -> None:
         assert all(g is not None and torch.isfinite(g).all() for g in grads), "a parameter got no gradient"
     model.eval()
     with torch.no_grad():
-        assert predict(torch.zeros(1, 1, 37, 45)).shape == (1, 2, 37, 45)
+        assert predict(torch.zeros(1, channels, 37, 45)).shape == (1, 2, 37, 45)
 
 
 @pytest.mark.parametrize("name", DISCRIMINATORS)

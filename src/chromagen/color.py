@@ -64,12 +64,17 @@ def gray_rgb(rgb: Tensor) -> Tensor:
     return lab_to_rgb(gray_lab(rgb_to_lab(rgb)[:, :1]))
 
 
-# The three steps of the Colorizer's pipeline that touch color. They are exported as ONNX graphs
+# The four steps of the Colorizer's pipeline that touch color. They are exported as ONNX graphs
 # (chromagen.export.export_color_graphs) so the torch-free runtime runs this very code, not a copy.
 
 def encode_lightness(rgb: Tensor) -> Tensor:
     """sRGB batch (N, 3, H, W) in [0, 1] -> normalized L (N, 1, H, W): the network's input scale."""
     return normalize_l(rgb_to_lab(rgb)[:, :1])
+
+
+def encode_ab(rgb: Tensor) -> Tensor:
+    """sRGB batch (N, 3, H, W) in [0, 1] -> normalized ab (N, 2, H, W): the scale of user color hints."""
+    return normalize_ab(rgb_to_lab(rgb)[:, 1:])
 
 
 def ab_from_model(ab_norm: Tensor, chroma: Tensor) -> Tensor:

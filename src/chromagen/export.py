@@ -10,7 +10,9 @@ import io
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -19,6 +21,9 @@ from chromagen.backends.onnx_backend import GRAPHS_DIR
 from chromagen.errors import ChromagenError
 from chromagen.models.registry import predict_ab
 from chromagen.models.weights import load_generator
+
+if TYPE_CHECKING:
+    import onnx
 
 OPSET = 18
 MAX_SIDE = 16384
@@ -55,9 +60,33 @@ def min_side(model: nn.Module) -> int:
     return max(32, int(getattr(model, "factor", 32)))
 
 
+def _store_halves(model: "onnx.ModelProto") -> None:
+    """Store the float32 weights as float16, cast back to float32 when the session starts (ONNX Runtime
+    folds the casts): half the file, float32 arithmetic. The rounding costs nothing measurable
+    (benchmarks/backend_parity.py: ONNX vs torch PSNR on every bench set, in docs/runtime.md)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    stored, casts = [], []
+    for init in model.graph.initializer:
+        array = numpy_helper.to_array(init)
+        if array.dtype == np.float32 and array.size >= 64 and np.abs(array).max() < 60000:
+            half = numpy_helper.from_array(array.astype(np.float16), f"{init.name}__fp16")
+            stored.append(half)
+            casts.append(helper.make_node("Cast", [half.name], [init.name], to=onnx.TensorProto.FLOAT))
+        else:
+            stored.append(init)
+    nodes = [*casts, *model.graph.node]
+    del model.graph.initializer[:], model.graph.node[:]
+    model.graph.initializer.extend(stored)
+    model.graph.node.extend(nodes)
+
+
 def _export(module: nn.Module, args: tuple[Tensor, ...], names: list[str], dims: tuple[object, ...],
-            path: Path, meta: dict[str, str] | None = None) -> Path:
-    """torch.onnx.export (dynamo) with its progress chatter silenced; failures become a ChromagenError."""
+            path: Path, meta: dict[str, str] | None = None, halves: bool = False) -> Path:
+    """torch.onnx.export (dynamo) with its progress chatter silenced; failures become a ChromagenError.
+
+    ``halves``: store the weights as float16 (``_store_halves``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
@@ -69,6 +98,12 @@ def _export(module: nn.Module, args: tuple[Tensor, ...], names: list[str], dims:
     program.model.metadata_props.update(meta or {})
     tmp = path.with_suffix(".part")
     program.save(str(tmp))
+    if halves:
+        import onnx
+
+        model = onnx.load(str(tmp))
+        _store_halves(model)
+        onnx.save(model, str(tmp))
     tmp.replace(path)
     return path
 
@@ -90,7 +125,8 @@ def export_generator(model: nn.Module, path: str | Path, meta: dict[str, str] | 
     height = torch.export.Dim("h", min=side, max=MAX_SIDE)
     width = torch.export.Dim("w", min=side, max=MAX_SIDE)
     info = {**(meta or {}), "min_side": str(side)}
-    return _export(_Generator(model), (example,), ["l"], ({0: batch, 2: height, 3: width},), Path(path), info)
+    return _export(_Generator(model), (example,), ["l"], ({0: batch, 2: height, 3: width},), Path(path), info,
+                   halves=True)
 
 
 def export_weights(model: str | Path, path: str | Path) -> Path:
@@ -100,12 +136,13 @@ def export_weights(model: str | Path, path: str | Path) -> Path:
 
 
 def export_color_graphs(folder: Path = GRAPHS_DIR) -> list[Path]:
-    """Trace the Colorizer's three color steps from ``chromagen.color`` into ``folder`` (package data)."""
+    """Trace the Colorizer's four color steps from ``chromagen.color`` into ``folder`` (package data)."""
     n, h, w = (torch.export.Dim(k, min=1, max=1 << 16) for k in ("n", "h", "w"))
     dims = {0: n, 2: h, 3: w}
     rgb, l_norm, ab = torch.rand(2, 3, 5, 7), torch.rand(2, 1, 5, 7) * 2 - 1, torch.randn(2, 2, 5, 7) * 30
     return [
         _export(_Function(color.encode_lightness), (rgb,), ["rgb"], ((dims,),), folder / "encode_lightness.onnx"),
+        _export(_Function(color.encode_ab), (rgb,), ["rgb"], ((dims,),), folder / "encode_ab.onnx"),
         _export(_Function(color.ab_from_model), (ab / 110, torch.tensor(1.0)), ["ab_norm", "chroma"],
                 ((dims, {}),), folder / "ab_from_model.onnx"),
         _export(_Function(color.decode_lab), (l_norm, ab), ["l_norm", "ab"], ((dims, dims),),

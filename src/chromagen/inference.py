@@ -143,6 +143,11 @@ class Colorizer:
         gain = stored_chroma(engine.meta, model) if chroma is None else chroma
         return cls(engine, size, gain, name=model)
 
+    @property
+    def hint_aware(self) -> bool:
+        """True when the model reads user color hints beside L (C = 4 inputs)."""
+        return self.backend.in_channels > 1
+
     # -- the public halves and wholes -------------------------------------------------------------------
 
     def colorize(self, image: Any, *, hints: "Sequence[Hint] | None" = None) -> np.ndarray:
@@ -193,8 +198,11 @@ class Colorizer:
         full, _ = self._lightness(pixels, None)
         return self._recombine(full, ab, _output_dtype(pixels))
 
-    def colorize_lab(self, lightness: "Tensor") -> "Tensor":
-        """Evaluation's entry: full-resolution L batch (N, 1, H, W) in [0, 100] -> Lab with predicted ab."""
+    def colorize_lab(self, lightness: "Tensor", hints: "Sequence[Sequence[Hint] | None] | None" = None) -> "Tensor":
+        """Evaluation's entry: full-resolution L batch (N, 1, H, W) in [0, 100] -> Lab with predicted ab.
+
+        ``hints``: one list of user colors per image (hint-aware models only).
+        """
         import torch
 
         from chromagen.color import normalize_l
@@ -203,7 +211,7 @@ class Colorizer:
         height, width = l_norm.shape[-2:]
         h, w = working_shape(height, width, self.size)
         smalls = np.stack([shrink_height(shrink_width(np.ascontiguousarray(one[0]), w), h) for one in l_norm])
-        ab = self._predict(smalls, (height, width), [None] * len(smalls))
+        ab = self._predict(smalls, (height, width), list(hints) if hints is not None else [None] * len(smalls))
         rows, cols = Taps.between(h, height), Taps.between(w, width)
         full = np.stack([upsample_rows(one, rows, cols, 0, height) for one in ab])
         return torch.cat([lightness.float(), torch.from_numpy(full).to(lightness.device)], dim=1)
@@ -249,15 +257,23 @@ class Colorizer:
                  hints: "list[Sequence[Hint] | None]") -> np.ndarray:
         """(N, h, w) normalized L (+ hint planes for hint-aware models) -> (N, 2, h, w) Lab ab with gain."""
         inputs = smalls[:, None]
-        if self.backend.in_channels == 1:
+        if not self.hint_aware:
             if any(hints):
-                raise ChromagenError(f"model {self.name!r} does not take color hints; use a hint-aware model")
-        else:
-            from chromagen.hints import hint_planes
+                from chromagen.defaults import HINT_MODEL
+                from chromagen.hints import HintError
 
-            planes = np.stack([hint_planes(list(h or []), image_hw, smalls.shape[-2:]) for h in hints])
+                raise HintError(f"model {self.name!r} takes no color hints; use the bundled {HINT_MODEL!r} model")
+        else:
+            planes = np.stack([self._hint_planes(list(h or []), image_hw, smalls.shape[-2:]) for h in hints])
             inputs = np.concatenate([inputs, planes.astype(np.float32)], axis=1)
         return self.backend.ab_from_model(self.backend.predict_ab(inputs), self.chroma)
+
+    def _hint_planes(self, hints: "list[Hint]", image_hw: tuple[int, int], work_hw: tuple[int, int]) -> np.ndarray:
+        """One image's (3, h, w) hint input; the hint colors go through the backend's color graph."""
+        from chromagen.hints import hint_planes, hint_rgb
+
+        ab_norm = self.backend.encode_ab(hint_rgb(hints))[:, :, 0, 0] if hints else np.zeros((0, 2), np.float32)
+        return hint_planes(hints, ab_norm, image_hw, work_hw)
 
     def _recombine(self, full: np.ndarray, ab: np.ndarray, dtype: np.dtype) -> np.ndarray:
         """Full-resolution normalized L (H, W) + ab (2, h, w) -> (H, W, 3) RGB in ``dtype``, band by band."""

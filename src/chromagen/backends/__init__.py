@@ -33,6 +33,9 @@ class Backend(Protocol):
     def encode_lightness(self, rgb: np.ndarray) -> np.ndarray:
         """(N, 3, H, W) sRGB in [0, 1] -> (N, 1, H, W) normalized L (``chromagen.color.encode_lightness``)."""
 
+    def encode_ab(self, rgb: np.ndarray) -> np.ndarray:
+        """(N, 3, H, W) sRGB in [0, 1] -> (N, 2, H, W) normalized ab (``chromagen.color.encode_ab``)."""
+
     def ab_from_model(self, ab_norm: np.ndarray, chroma: float) -> np.ndarray:
         """Normalized ab -> Lab units times the saturation gain (``chromagen.color.ab_from_model``)."""
 

@@ -45,7 +45,7 @@ def session(path: Path | bytes, threads: int, device: str = "cpu", arena: bool =
 
 @cache
 def color_session(name: str, threads: int) -> ort.InferenceSession:
-    """One of the exported color graphs (encode_lightness, ab_from_model, decode_lab), loaded once."""
+    """One of the exported color graphs (encode_lightness, encode_ab, ab_from_model, decode_lab), loaded once."""
     return session(GRAPHS_DIR / f"{name}.onnx", threads, arena=False)
 
 
@@ -74,6 +74,9 @@ class OnnxBackend:
 
     def encode_lightness(self, rgb: np.ndarray) -> np.ndarray:
         return self._color("encode_lightness", rgb=rgb)
+
+    def encode_ab(self, rgb: np.ndarray) -> np.ndarray:
+        return self._color("encode_ab", rgb=rgb)
 
     def ab_from_model(self, ab_norm: np.ndarray, chroma: float) -> np.ndarray:
         return self._color("ab_from_model", ab_norm=ab_norm, chroma=np.float32(chroma))

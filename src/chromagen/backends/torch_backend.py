@@ -54,6 +54,10 @@ class TorchBackend:
         return color.encode_lightness(self._tensor(rgb)).numpy()
 
     @torch.inference_mode()
+    def encode_ab(self, rgb: np.ndarray) -> np.ndarray:
+        return color.encode_ab(self._tensor(rgb)).numpy()
+
+    @torch.inference_mode()
     def ab_from_model(self, ab_norm: np.ndarray, chroma: float) -> np.ndarray:
         return color.ab_from_model(self._tensor(ab_norm), torch.tensor(chroma, dtype=torch.float32)).numpy()
 

@@ -15,10 +15,11 @@ import typer
 
 from chromagen.cli.app import BAD_FILE, ChromaOption, _fail, _progress, app, exit_for, out, say
 from chromagen.cli.extras import BackendOption, ThreadsOption
-from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE
-from chromagen.errors import ChromagenError, UsageError
+from chromagen.cli.hint_options import HintOption, HintsFileOption, resolve_hints
 from chromagen.cli.sequences import (CodecOption, CrfOption, DitherOption, FormatOption, PaletteOption,
                                      SequenceOptions, StabilizeOption, colorize_sequence, kind_of, output_for)
+from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE
+from chromagen.errors import ChromagenError, UsageError
 from chromagen.media.video import DEFAULT_CODEC, DEFAULT_CRF
 from chromagen.media.walker import IMAGE, KINDS, VIDEO, Item, walk
 from chromagen.temporal import DEFAULT_STRENGTH
@@ -26,6 +27,7 @@ from chromagen.temporal import DEFAULT_STRENGTH
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+    from chromagen.hints import Hint
     from chromagen.inference import Colorizer
 
 
@@ -40,6 +42,7 @@ class Run:
     progress: "Progress"  # long items (videos) add their own task to it
     claimed: set[Path] = field(default_factory=set)  # outputs written (or kept) by this run
     sequence: SequenceOptions = SequenceOptions()  # video and animation options
+    hints: list["Hint"] = field(default_factory=list)  # user colors, applied to every image
 
     def target(self, item: Item, candidate: Path) -> Path | None:
         """Reserve ``candidate`` for ``item``; None when it exists and may not be replaced (skip)."""
@@ -61,7 +64,8 @@ def colorize_image(run: Run, item: Item) -> bool:
                                               image.alpha is not None))
     if target is None:
         return False
-    colored = to_depth(run.colorizer.colorize(image), image.pixels.dtype)  # 16-bit in, 16-bit out
+    colored = run.colorizer.colorize(image, hints=run.hints or None)
+    colored = to_depth(colored, image.pixels.dtype)  # 16-bit in, 16-bit out
     save_image(colored, target, alpha=image.alpha, overwrite=run.overwrite, meta=image.meta)
     return True
 
@@ -111,6 +115,8 @@ def _process(run: Run, item: Item, summary: Summary, debug: bool) -> None:
         else:
             summary.skipped += 1
             say("skipped:", "yellow", f"{item.path}: output exists (use --overwrite)")
+    except UsageError as exc:  # e.g. hints that do not fit this image: the command itself is wrong
+        raise UsageError(f"{item.path}: {exc}") from None
     except ChromagenError as exc:
         summary.failed += 1
         _fail(debug, str(exc))
@@ -140,6 +146,8 @@ def colorize(
     backend: BackendOption = "auto",
     threads: ThreadsOption = None,
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files (never a source file).")] = False,
+    hint: HintOption = None,
+    hints_file: HintsFileOption = None,
     debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
 ) -> None:
     """Colorize photos, videos (mp4, mov, mkv, avi, webm, m4v) and animations (GIF, APNG, WebP).
@@ -155,6 +163,7 @@ def colorize(
 
     try:
         check_output(output)
+        hints, model = resolve_hints(hint, hints_file, model)
         colorizer = Colorizer.from_pretrained(model, device=device, size=size, chroma=chroma, backend=backend,
                                               threads=threads)
     except ChromagenError as exc:
@@ -167,10 +176,13 @@ def colorize(
     one_still = len(found.items) <= 1 and not any(kind_of(item.path) for item in found.items)
     with _progress(disable=one_still) as progress:  # a single film still shows its frames/s and time left
         run = Run(colorizer, output, overwrite, {item.path.resolve() for item in found.items}, progress,
-                  sequence=sequence)
+                  sequence=sequence, hints=hints)
         task = progress.add_task("colorizing", total=len(found.items))
         for item in found.items:
-            _process(run, item, summary, debug)
+            try:
+                _process(run, item, summary, debug)
+            except UsageError as exc:
+                raise exit_for(exc, debug) from None
             progress.advance(task)
     out.print(f"{summary.ok} colorized, {summary.skipped} skipped, {summary.failed} failed -> {output}",
               markup=False)

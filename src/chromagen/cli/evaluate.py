@@ -9,6 +9,7 @@ from chromagen.cli.app import USAGE_ERROR, ChromaOption, _fail, _progress, app, 
 from chromagen.cli.extras import need_torch
 from chromagen.cli.sequences import StabilizeOption
 from chromagen.temporal import DEFAULT_STRENGTH
+from chromagen.defaults import DEFAULT_PATCH
 from chromagen.errors import ChromagenError
 
 
@@ -23,6 +24,14 @@ def evaluate(
                                                                "colorize default, 192).")]
     = None,
     limit: Annotated[Optional[int], typer.Option(help="Score only the first N images.")] = None,
+    hints: Annotated[Optional[list[int]], typer.Option(help="Give hint-aware models N ground-truth color hints "
+                                                            "per image (seeded points); repeatable, one result "
+                                                            "row per N.", show_default=False)] = None,
+    hint_patch: Annotated[int, typer.Option(help="Side of each ground-truth hint's square, in working-size "
+                                                 "pixels (odd); its color is the truth's mean there.")]
+    = DEFAULT_PATCH,
+    fast: Annotated[bool, typer.Option(help="Only PSNR, ab MSE, colorfulness and the hinted ab error (no SSIM, "
+                                               "LPIPS, FID or AuC): quick curves on a CPU.")] = False,
     chroma: ChromaOption = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the full result as JSON.")] = None,
@@ -59,8 +68,11 @@ def evaluate(
     from chromagen.backends.torch_backend import resolve_device
 
     try:
+        if hints and min(hints) < 0:
+            raise ChromagenError(f"--hints must be 0 or more (got {min(hints)})")
         protocol = Protocol(size=positive("--size", size), working_size=positive("--working-size", working_size),
-                            limit=positive("--limit", limit), chroma=chroma)
+                            limit=positive("--limit", limit), chroma=chroma, hints=hints, hint_patch=hint_patch,
+                            fast=fast)
         total = len(list_images(data, limit))
         with _progress() as progress:
             task = progress.add_task("evaluating", total=total)

@@ -13,10 +13,10 @@ from torch import Tensor
 from chromagen.media.image import save_image, to_uint8
 
 COLUMNS = ("n", "skipped", "psnr", "ssim", "lpips", "fid", "colorfulness", "colorfulness_gt", "mse_ab", "auc",
-           "auc_rebalanced")
-HEADERS = ("n", "skip", "PSNR", "SSIM", "LPIPS", "FID", "CF", "CF gt", "MSE ab", "AuC", "AuC rb")
+           "auc_rebalanced", "hint_ab_error")
+HEADERS = ("n", "skip", "PSNR", "SSIM", "LPIPS", "FID", "CF", "CF gt", "MSE ab", "AuC", "AuC rb", "ab err @hints")
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "lpips": False, "fid": False, "mse_ab": False, "auc": True,
-                    "auc_rebalanced": True}
+                    "auc_rebalanced": True, "hint_ab_error": False}
 
 
 def _fmt(value: Any) -> str:
@@ -32,7 +32,7 @@ def results_table(result: dict[str, Any], title: str = "") -> Table:
     for header in HEADERS:
         table.add_column(header, justify="right", no_wrap=True)
     for name, row in result["models"].items():
-        table.add_row(Text(name), *(_fmt(row[c]) for c in COLUMNS))
+        table.add_row(Text(name), *(_fmt(row.get(c)) for c in COLUMNS))
     return table
 
 
@@ -41,12 +41,12 @@ def markdown_table(result: dict[str, Any]) -> str:
     models = result["models"]
     best = {}
     for column, higher in HIGHER_IS_BETTER.items():
-        values = [row[column] for row in models.values() if row[column] is not None]
+        values = [row.get(column) for row in models.values() if row.get(column) is not None]
         if len(values) > 1:
             best[column] = max(values) if higher else min(values)
     lines = ["| model | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
     for name, row in models.items():
-        cells = [f"**{_fmt(row[c])}**" if c in best and row[c] == best[c] else _fmt(row[c]) for c in COLUMNS]
+        cells = [f"**{_fmt(row.get(c))}**" if c in best and row[c] == best[c] else _fmt(row.get(c)) for c in COLUMNS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

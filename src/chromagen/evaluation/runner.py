@@ -32,6 +32,7 @@ from chromagen.evaluation.metrics import (
     quantize8,
     ssim,
 )
+from chromagen.hints import DEFAULT_PATCH, Hint
 from chromagen.media.image import IMAGE_EXTENSIONS, load_image, to_depth
 from chromagen.media.walker import IMAGE, walk
 
@@ -49,6 +50,10 @@ class Protocol:
     gray_threshold: float = 2.0
     limit: int | None = None
     batch_size: int = 8
+    hints: list[int] | None = None  # hint-aware models run once per count of ground-truth hints
+    hint_seed: int = 0
+    hint_patch: int = DEFAULT_PATCH  # side of each hint's square, in working-resolution pixels
+    fast: bool = False  # PSNR, ab MSE, colorfulness (and hint ab error) only: no SSIM, LPIPS, FID or AuC
 
 
 @dataclass
@@ -91,15 +96,60 @@ def protocol_image(path: Path, size: int) -> Tensor:
     return torch.from_numpy(np.asarray(square, dtype=np.float32) / 255.0).permute(2, 0, 1)
 
 
-def make_predictor(spec: str, device: str, working_size: int, chroma: float | None = None
-                   ) -> tuple[Callable[[Tensor], Tensor], float | None]:
-    """``gray`` (ab = 0) or any model the Colorizer loads -> (function from L (N,1,H,W) to Lab, its chroma)."""
+Predict = Callable[[Tensor, list[list[Hint]] | None], Tensor]  # (L (N,1,H,W), hints per image) -> Lab
+
+
+@dataclass
+class Predictor:
+    """One row of results: a model, its saturation gain, and how many ground-truth hints it gets."""
+
+    predict: Predict
+    chroma: float | None  # None for gray
+    hints: int | None = None  # None: an automatic model (or the hint model with no hint at all)
+
+
+def make_predictors(name: str, spec: str, device: str, working_size: int, chroma: float | None = None,
+                    hint_counts: list[int] | None = None) -> dict[str, Predictor]:
+    """``gray`` (ab = 0) or any model the Colorizer loads -> its result rows: one, or one per hint count
+    for hint-aware models when ``hint_counts`` are given (named ``NAME +N hints``)."""
     if spec == GRAY_MODEL:
-        return gray_lab, None
+        return {name: Predictor(lambda lightness, _: gray_lab(lightness), None)}
     from chromagen.inference import Colorizer
 
     colorizer = Colorizer.from_pretrained(spec, device=device, size=working_size, chroma=chroma, backend="torch")
-    return colorizer.colorize_lab, colorizer.chroma
+    if not (colorizer.hint_aware and hint_counts):
+        return {name: Predictor(colorizer.colorize_lab, colorizer.chroma)}
+    return {f"{name} +{n} hints": Predictor(colorizer.colorize_lab, colorizer.chroma, n) for n in hint_counts}
+
+
+def ground_truth_hints(truth: Tensor, count: int, indices: list[int], seed: int, patch: int = 1,
+                       working_size: int | None = None) -> list[list[Hint]]:
+    """``count`` points per image, uniform over it, each revealing the truth's mean color over the square
+    its ``patch`` covers at ``working_size`` (as the hint model's training simulates users).
+
+    Seeded by (seed, the image's index), so every model and every count sees the same points, and the
+    points of a smaller count are the first ones of a larger count.
+    """
+    size = truth.shape[-1]
+    reach = patch * size // (2 * (working_size or size))  # half the patch's footprint, in truth pixels
+    hints = []
+    for image, index in zip(truth, indices):
+        points = np.random.default_rng([seed, index]).integers(0, size, size=(count, 2)).tolist()
+        colors = [(image[:, max(0, y - reach):y + reach + 1, max(0, x - reach):x + reach + 1].mean(dim=(1, 2))
+                   * 255).round().int().tolist() for y, x in points]
+        hints.append([Hint(float(x), float(y), (r, g, b), patch) for (y, x), (r, g, b) in zip(points, colors)])
+    return hints
+
+
+def hinted_ab_error(pred: Tensor, truth: Tensor, hints: list[list[Hint]]) -> Tensor:
+    """Per image, the mean ab distance (Lab units) between result and truth at its hinted pixels."""
+    pred_ab, truth_ab = rgb_to_lab(pred)[:, 1:], rgb_to_lab(truth)[:, 1:]
+    errors = []
+    for i, image_hints in enumerate(hints):
+        rows = torch.tensor([int(h.y) for h in image_hints])
+        cols = torch.tensor([int(h.x) for h in image_hints])
+        errors.append((pred_ab[i, :, rows, cols] - truth_ab[i, :, rows, cols]).norm(dim=0).mean())
+    return torch.stack(errors)
 
 
 def protocol_batches(files: list[Path], protocol: Protocol) -> Iterator[tuple[list[Path], Tensor]]:
@@ -123,16 +173,21 @@ def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol,
 
     files = list_images(data, protocol.limit)
     working = protocol.working_size or DEFAULT_SIZE
-    predictors = {name: make_predictor(spec, device, working, protocol.chroma) for name, spec in models.items()}
-    tallies = {name: ModelTally(chroma=gain) for name, (_, gain) in predictors.items()}
-    want_fid = len(files) >= FID_MIN_IMAGES
+    predictors = {row: predictor for name, spec in models.items()
+                  for row, predictor in make_predictors(name, spec, device, working, protocol.chroma,
+                                                        protocol.hints).items()}
+    tallies = {name: ModelTally(chroma=predictor.chroma) for name, predictor in predictors.items()}
+    want_fid = len(files) >= FID_MIN_IMAGES and not protocol.fast
     truth_features: list[Tensor] = []
     kept: list[str] = []
     skipped: list[str] = []
-    samples_out: dict[str, list[Tensor]] = {"input": [], **{m: [] for m in models}, "truth": []}
+    samples_out: dict[str, list[Tensor]] = {"input": [], **{m: [] for m in predictors}, "truth": []}
     truth_colorfulness: list[float] = []
+    offset = 0
     for chunk, truth in protocol_batches(files, protocol):
         gray = is_gray(truth, protocol.gray_threshold)
+        indices = [offset + i for i, g in enumerate(gray.tolist()) if not g]
+        offset += len(chunk)
         skipped += [str(p) for p, g in zip(chunk, gray) if g]
         chunk, truth = [p for p, g in zip(chunk, gray) if not g], truth[~gray]
         if progress:
@@ -147,15 +202,20 @@ def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol,
         samples_out["input"].append(quantize8(lab_to_rgb(gray_lab(lightness)))[:room])
         if want_fid:
             truth_features.append(_features(truth, device))
-        for name, (predict, _) in predictors.items():
-            pred = quantize8(lab_to_rgb(predict(lightness.to(device)).cpu()))
+        for name, predictor in predictors.items():
+            hints = ground_truth_hints(truth, predictor.hints, indices, protocol.hint_seed, protocol.hint_patch,
+                                       working) if predictor.hints else None
+            pred = quantize8(lab_to_rgb(predictor.predict(lightness.to(device), hints).cpu()))
             tally = tallies[name]
+            if hints:
+                tally.add("hint_ab_error", hinted_ab_error(pred, truth, hints))
             tally.add("psnr", psnr(pred, truth))
-            tally.add("ssim", ssim(pred, truth))
-            tally.add("lpips", lpips_distance(pred.to(device), truth.to(device)).cpu())
             tally.add("mse_ab", mse_ab(pred, truth))
             tally.add("colorfulness", colorfulness(pred))
-            tally.add_counts(*ab_hit_counts(pred, truth))
+            if not protocol.fast:
+                tally.add("ssim", ssim(pred, truth))
+                tally.add("lpips", lpips_distance(pred.to(device), truth.to(device)).cpu())
+                tally.add_counts(*ab_hit_counts(pred, truth))
             if want_fid:
                 tally.features.append(_features(pred, device))
             samples_out[name].append(pred[:room])
@@ -163,7 +223,7 @@ def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol,
             progress(len(chunk))
     if not kept:
         raise ChromagenError(f"{data}: every image is gray; nothing to score")
-    result = _summarize(models, tallies, kept, skipped, truth_colorfulness, truth_features, data, protocol,
+    result = _summarize(list(predictors), tallies, kept, skipped, truth_colorfulness, truth_features, data, protocol,
                         device)
     return result, {k: torch.cat(v) for k, v in samples_out.items()}
 
@@ -174,7 +234,7 @@ def _features(images: Tensor, device: str) -> Tensor:
     return inception_features(images.to(device))
 
 
-def _summarize(models: dict[str, str], tallies: dict[str, ModelTally], kept: list[str], skipped: list[str],
+def _summarize(models: list[str], tallies: dict[str, ModelTally], kept: list[str], skipped: list[str],
                truth_colorfulness: list[float], truth_features: list[Tensor], data: Path,
                protocol: Protocol, device: str) -> dict[str, Any]:
     """Averages per model plus per-image rows and accuracy curves, in the documented JSON schema."""
@@ -186,25 +246,26 @@ def _summarize(models: dict[str, str], tallies: dict[str, ModelTally], kept: lis
     images: list[dict[str, Any]] = []
     for name in models:
         tally = tallies[name]
-        assert tally.hits is not None and tally.totals is not None
-        plain = curve_from_counts(tally.hits, tally.totals)
-        rebalanced = curve_from_counts(tally.hits, tally.totals, rebalanced=True)
+        plain = curve_from_counts(tally.hits, tally.totals) if tally.hits is not None else None
+        rebalanced = curve_from_counts(tally.hits, tally.totals, rebalanced=True) if tally.hits is not None else None
         means = {k: float(np.mean(v)) for k, v in tally.per_image.items()}
         summary[name] = {
             "n": len(kept),
             "skipped": len(skipped),
             "chroma": tally.chroma,
-            **{k: means[k] for k in ("psnr", "ssim", "lpips")},
+            **{k: means.get(k) for k in ("psnr", "ssim", "lpips")},  # --fast: no SSIM, LPIPS
             "fid": fid(torch.cat(tally.features), torch.cat(truth_features)) if tally.features else None,
             "colorfulness": means["colorfulness"],
             "colorfulness_gt": cf_gt,
             "delta_colorfulness": abs(means["colorfulness"] - cf_gt),
             "mse_ab": means["mse_ab"],
-            "auc": auc(plain),
-            "auc_rebalanced": auc(rebalanced),
+            "auc": auc(plain) if plain is not None else None,
+            "auc_rebalanced": auc(rebalanced) if rebalanced is not None else None,
+            "hint_ab_error": means.get("hint_ab_error"),  # hint-aware models given ground-truth hints
         }
-        curves[name] = {"thresholds": list(THRESHOLDS), "accuracy": plain.tolist(),
-                        "accuracy_rebalanced": rebalanced.tolist()}
+        if plain is not None and rebalanced is not None:
+            curves[name] = {"thresholds": list(THRESHOLDS), "accuracy": plain.tolist(),
+                            "accuracy_rebalanced": rebalanced.tolist()}
         for i, file in enumerate(kept):
             images.append({"file": file, "model": name, **{k: v[i] for k, v in tally.per_image.items()},
                            "colorfulness_gt": truth_colorfulness[i]})

@@ -5,6 +5,7 @@ from chromagen.models import (  # noqa: F401  (registers architectures)
     classification,
     cnn,
     fusion,
+    hint_unet,
     pix2pix,
     resnet,
     resnet_unet,

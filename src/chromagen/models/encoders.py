@@ -67,8 +67,12 @@ class EfficientNetLiteEncoder(Encoder):
         self.channels = [self.blocks[i]._block_args.output_filters for i in self.taps]
         self._drop_connect = net._global_params.drop_connect_rate or 0.0
 
-    def forward(self, l_norm: Tensor) -> list[Tensor]:
-        x = self.stem(l_norm.expand(-1, 3, -1, -1))
+    def forward(self, l_norm: Tensor, stem_extra: Tensor | None = None) -> list[Tensor]:
+        """``stem_extra`` is added to the stem convolution's output (before its BatchNorm): how a hint-aware
+        model feeds extra input planes through the pretrained stem."""
+        conv, norm, act = self.stem
+        x = conv(l_norm.expand(-1, 3, -1, -1))
+        x = act(norm(x if stem_extra is None else x + stem_extra))
         feats = []
         n = len(self.blocks)
         for idx, block in enumerate(self.blocks):

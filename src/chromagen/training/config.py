@@ -48,6 +48,7 @@ class OptimConfig:
     lr: float = 1e-3
     encoder_lr_mult: float = 0.1
     freeze_encoder_steps: int = 0  # the encoder's learning rate is 0 for the first N generator steps
+    hint_lr_mult: float = 1.0  # hint-aware models: the new, zero-initialized hint layers learn this much faster
     weight_decay: float = 1e-4
     warmup_steps: int = 100
 
@@ -94,6 +95,19 @@ class ClassificationConfig:
 
 
 @dataclass
+class HintsConfig:
+    """Simulated user hints for hint-aware models (``chromagen.data.hint_sampling``): how many points, where,
+    and how large (in pixels of the training crop)."""
+
+    p: float = 0.125  # geometric parameter: P(k points) = (1 - p)^k p, mean (1 - p) / p
+    zero_share: float = 0.0  # extra share of images with no hint at all (besides the geometric's own p)
+    max_points: int = 64
+    max_patch: int = 9  # patch sides are odd, uniform in 1..max_patch
+    center_sigma: float = 0.25  # spread of the locations around the center, in image sides
+    val_points: int = 10  # validation scores each image with no hint and with this many
+
+
+@dataclass
 class Recipe:
     """A whole training recipe."""
 
@@ -105,6 +119,7 @@ class Recipe:
     gan: GanConfig | None = None
     classification: ClassificationConfig = field(default_factory=ClassificationConfig)
     init_from: str | None = None  # start the generator from these weights (e.g. GAN fine-tuning)
+    hints: HintsConfig | None = None  # hint-aware models: simulated user hints (Zhang et al. 2017)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (for checkpoints and logs)."""

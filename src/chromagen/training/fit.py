@@ -139,11 +139,17 @@ def _install_prior(module: ColorizationModule, recipe: Recipe) -> None:
 
 
 def _init_generator(module: ColorizationModule, path: str) -> None:
-    """Start from trained weights of the same architecture (e.g. the L1 stage before GAN fine-tuning)."""
+    """Start from trained weights of the same architecture (e.g. the L1 stage before GAN fine-tuning), or of
+    the architecture it extends (``base_model``: a hint-aware U-Net from the automatic one), whose weights
+    then fill every layer but the new ones, which keep their initialization."""
     source, meta = load_generator(path)
-    if meta["model"] != module.recipe.model.name:
-        raise ChromagenError(f"{path}: holds a {meta['model']!r} model, the recipe trains {module.recipe.model.name!r}")
-    module.generator.load_state_dict(source.state_dict())
+    name, base = module.recipe.model.name, getattr(module.generator, "base_model", None)
+    if meta["model"] not in (name, base):
+        raise ChromagenError(f"{path}: holds a {meta['model']!r} model, the recipe trains {name!r}")
+    missing, unexpected = module.generator.load_state_dict(source.state_dict(), strict=meta["model"] == name)
+    if unexpected or any(not k.startswith("hint_") for k in missing):
+        raise ChromagenError(f"{path}: its {meta['model']!r} weights do not fit {name!r} "
+                             f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
 
 
 def _checkpointing(output: Path, every: int, validated: bool) -> list[ModelCheckpoint]:

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from chromagen.color import model_space_to_rgb, rgb_to_model_space
+from chromagen.data.hint_sampling import hint_map, sample_points, simulate_hints
 from chromagen.errors import ChromagenError
 from chromagen.evaluation.metrics import psnr
 from chromagen.models import create_model, predict_ab
@@ -60,6 +61,11 @@ def frozen_for(schedule: Callable[[int], float], steps: int) -> Callable[[int], 
     return lambda step: 0.0 if step < steps else schedule(step)
 
 
+def _mean_psnr(l_norm: Tensor, pred: Tensor, ab: Tensor) -> Tensor:
+    """Mean PSNR of a batch, on sRGB rebuilt from the true L and the predicted / true ab."""
+    return psnr(model_space_to_rgb(l_norm, pred), model_space_to_rgb(l_norm, ab)).mean().float()
+
+
 class ColorizationModule(L.LightningModule):
     """Trains any registered generator (and, for GAN recipes, a registered discriminator)."""
 
@@ -83,6 +89,12 @@ class ColorizationModule(L.LightningModule):
             create_model(gan.discriminator, **gan.kwargs).to(memory_format=torch.channels_last) if gan else None
         )
         self.adversarial = adversarial_loss(gan.mode) if gan else None
+        hint_aware = getattr(self.generator, "in_channels", 1) > 1
+        if hint_aware != (self.recipe.hints is not None):
+            raise ChromagenError(f"model {self.recipe.model.name!r} {'needs' if hint_aware else 'takes no'} "
+                                 "hints: a hint-aware model trains with a `hints` section, others without")
+        if gan is not None and hint_aware:
+            raise ChromagenError("hint-aware models train with a regression loss only (no `gan` section)")
         self.automatic_optimization = gan is None
         self.batches_seen = 0
 
@@ -100,11 +112,19 @@ class ColorizationModule(L.LightningModule):
         pred = self.generator(l_norm).float()
         return REGRESSION_LOSSES[self.recipe.loss](pred, ab), pred
 
+    def with_hints(self, l_norm: Tensor, hints: Tensor) -> Tensor:
+        """The generator's input: L alone, or for hint-aware recipes L and the (N, 3, H, W) hint map."""
+        if self.recipe.hints is None:
+            return l_norm
+        return torch.cat([l_norm, hints.to(memory_format=torch.channels_last)], 1)
+
     def training_step(self, batch: Tensor, batch_idx: int) -> Tensor:
         self.batches_seen += 1
         l_norm, ab = to_model_space(batch)
         if self.discriminator is None:
-            loss, _ = self.reconstruction_loss(l_norm, ab)
+            # Drawn from the global RNG, which on_train_batch_start reseeds: resuming replays the same hints.
+            hints = simulate_hints(ab, self.recipe.hints) if self.recipe.hints else ab[:, :0]
+            loss, _ = self.reconstruction_loss(self.with_hints(l_norm, hints), ab)
             self.log("train/loss", loss, prog_bar=True)
             return loss
         return self._gan_step(l_norm, ab)
@@ -139,21 +159,41 @@ class ColorizationModule(L.LightningModule):
 
     def validation_step(self, batch: Tensor, batch_idx: int) -> None:
         l_norm, ab = to_model_space(batch)
+        if self.recipe.hints is not None:
+            self._hint_validation(l_norm, ab, batch_idx)
+            return
         pred = self.predict_ab(l_norm).float()
         self.log("val/l1", F.l1_loss(pred, ab), sync_dist=True)
-        scores = psnr(model_space_to_rgb(l_norm, pred), model_space_to_rgb(l_norm, ab))
-        self.log("val/psnr", scores.mean().float(), prog_bar=True, sync_dist=True)
+        self.log("val/psnr", _mean_psnr(l_norm, pred, ab), prog_bar=True, sync_dist=True)
+
+    def _hint_validation(self, l_norm: Tensor, ab: Tensor, batch_idx: int) -> None:
+        """Scores with no hint and with ``val_points`` seeded hints; ``val/psnr`` (selection) is their mean,
+        so the chosen model both follows hints and stays a good automatic colorizer."""
+        sampling = self.recipe.hints
+        assert sampling is not None
+        generator = torch.Generator().manual_seed(batch_idx)
+        points = sample_points([sampling.val_points] * len(ab), *ab.shape[-2:], sampling, generator)
+        scores = {}
+        for name, hints in (("auto", torch.zeros_like(ab[:, :1]).expand(-1, 3, -1, -1)),
+                            ("hints", hint_map(ab, points))):
+            pred = self.predict_ab(self.with_hints(l_norm, hints)).float()
+            scores[name] = _mean_psnr(l_norm, pred, ab)
+            self.log(f"val/psnr_{name}", scores[name], sync_dist=True)
+        self.log("val/psnr", (scores["auto"] + scores["hints"]) / 2, prog_bar=True, sync_dist=True)
 
     def configure_optimizers(self) -> Any:
         opt, gan = self.recipe.optim, self.recipe.gan
         encoder = getattr(self.generator, "encoder", None)
         enc_ids = {id(p) for p in encoder.parameters()} if encoder is not None else set()
+        hint_ids = {id(p) for name, p in self.generator.named_parameters() if name.startswith("hint_")}
         # Parameter groups may carry extra keys: "encoder" marks the pretrained one.
         groups = [
-            {"params": [p for p in self.generator.parameters() if id(p) not in enc_ids], "lr": opt.lr,
+            {"params": [p for p in self.generator.parameters() if id(p) not in enc_ids | hint_ids], "lr": opt.lr,
              "encoder": False},
             {"params": [p for p in self.generator.parameters() if id(p) in enc_ids],
              "lr": opt.lr * opt.encoder_lr_mult, "encoder": True},
+            {"params": [p for p in self.generator.parameters() if id(p) in hint_ids],
+             "lr": opt.lr * opt.hint_lr_mult, "encoder": False},
         ]
         groups = [g for g in groups if g["params"]]
         opt_g = torch.optim.AdamW(groups, weight_decay=opt.weight_decay,

@@ -1,0 +1,152 @@
+"""User color hints: "this point was this color", as a small record, parsed from the CLI or a JSON file,
+and turned into the planes a hint-aware model reads (Zhang et al. 2017).
+
+A hint keeps only the chroma (CIELAB ab) of its color: the photo's own lightness stays. Coordinates are
+pixels of the input image (x right, y down, from the top-left pixel) or percentages of its width and height.
+"""
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import ImageColor
+
+from chromagen.defaults import DEFAULT_PATCH
+from chromagen.errors import UsageError
+
+MAX_PATCH = 63  # working-resolution pixels; larger areas are better served by several hints
+
+
+class HintError(UsageError):
+    """A hint that cannot apply (bad syntax, bad color, outside the image): a usage error, not a bad file."""
+
+
+@dataclass(frozen=True)
+class Hint:
+    """One user color: a point of the input image, an sRGB color, and the patch side it covers."""
+
+    x: float  # pixel column of the input image (or percent of its width when ``percent``)
+    y: float  # pixel row (or percent of its height)
+    color: tuple[int, int, int]  # sRGB, 0..255
+    patch: int = DEFAULT_PATCH  # side of the square it colors, in working-resolution pixels (odd)
+    percent: bool = False
+
+    def __post_init__(self) -> None:
+        if not all(math.isfinite(v) for v in (self.x, self.y)):
+            raise HintError(f"hint {self}: coordinates must be finite numbers")
+        if len(self.color) != 3 or not all(isinstance(c, int) and 0 <= c <= 255 for c in self.color):
+            raise HintError(f"hint {self}: color must be three integers 0..255")
+        if not (isinstance(self.patch, int) and 1 <= self.patch <= MAX_PATCH and self.patch % 2 == 1):
+            raise HintError(f"hint {self}: patch must be an odd integer from 1 to {MAX_PATCH}")
+
+    def position(self, width: int, height: int) -> tuple[float, float]:
+        """(x, y) in pixels of a ``width`` x ``height`` image; outside it is a ChromagenError."""
+        if self.percent:
+            x, y = self.x * width / 100, self.y * height / 100
+            inside = 0 <= self.x <= 100 and 0 <= self.y <= 100
+        else:
+            x, y = self.x, self.y
+            inside = 0 <= x < width and 0 <= y < height
+        if not inside:
+            raise HintError(f"hint at {self.describe()} is outside the {width}x{height} image")
+        return min(x, width - 1e-3), min(y, height - 1e-3)
+
+    def describe(self) -> str:
+        """The hint as the user would write it: ``40%,25%,#aa2211``."""
+        unit = "%" if self.percent else ""
+        return f"{self.x:g}{unit},{self.y:g}{unit},#{bytes(self.color).hex()}"
+
+
+def parse_color(text: str) -> tuple[int, int, int]:
+    """``#RRGGBB``, ``#RGB`` or a CSS color name -> sRGB triple; anything else is a ChromagenError."""
+    try:
+        rgb = ImageColor.getrgb(text.strip())
+    except ValueError:
+        raise HintError(f"bad hint color {text!r}; use #RRGGBB (e.g. #aa2211) or a color name") from None
+    if len(rgb) != 3:
+        raise HintError(f"bad hint color {text!r}: hints carry no transparency")
+    return rgb[0], rgb[1], rgb[2]
+
+
+def _coordinate(value: object, what: str) -> tuple[float, bool]:
+    """A number of pixels, or a string ``"12.5"`` / ``"40%"`` -> (value, is_percent)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise HintError(f"bad hint {what} {value!r}: give pixels (120) or a percentage ('40%')")
+    text = str(value).strip()
+    percent = text.endswith("%")
+    try:
+        number = float(text.removesuffix("%"))
+    except ValueError:
+        raise HintError(f"bad hint {what} {value!r}: give pixels (120) or a percentage ('40%')") from None
+    return number, percent
+
+
+def make_hint(x: object, y: object, color: str, patch: int = DEFAULT_PATCH) -> Hint:
+    """A hint from loosely typed values (CLI text, JSON); both coordinates must use the same unit."""
+    (xv, x_pct), (yv, y_pct) = _coordinate(x, "x"), _coordinate(y, "y")
+    if x_pct != y_pct:
+        raise HintError(f"hint {x},{y}: give both coordinates in pixels or both in percent")
+    if not isinstance(color, str):
+        raise HintError(f"bad hint color {color!r}; use #RRGGBB (e.g. #aa2211) or a color name")
+    return Hint(xv, yv, parse_color(color), patch, x_pct)
+
+
+def parse_hint(text: str) -> Hint:
+    """``"X,Y,COLOR"`` (the CLI's ``--hint``): ``120,80,#aa2211`` or ``40%,25%,#aa2211``."""
+    parts = text.split(",", 2)
+    if len(parts) != 3:
+        raise HintError(f"bad hint {text!r}; expected X,Y,#RRGGBB (e.g. 120,80,#aa2211 or 40%,25%,red)")
+    return make_hint(parts[0], parts[1], parts[2])
+
+
+def load_hints(path: str | Path) -> list[Hint]:
+    """A JSON file holding a list of ``{"x", "y", "color"[, "patch"]}`` objects."""
+    path = Path(path)
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HintError(f"{path}: cannot read hints ({exc})") from None
+    if not isinstance(entries, list):
+        raise HintError(f"{path}: expected a JSON list of {{\"x\", \"y\", \"color\"}} objects")
+    hints = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not {"x", "y", "color"} <= set(entry) or set(entry) - {
+                "x", "y", "color", "patch"}:
+            raise HintError(f"{path}: hint {i} must be an object with x, y, color and optionally patch")
+        try:
+            hints.append(make_hint(entry["x"], entry["y"], entry["color"], entry.get("patch", DEFAULT_PATCH)))
+        except HintError as exc:
+            raise HintError(f"{path}: hint {i}: {exc}") from None
+    return hints
+
+
+def hint_rgb(hints: list[Hint]) -> np.ndarray:
+    """(K, 3, 1, 1) sRGB in [0, 1] of the hints' colors: what a backend's ``encode_ab`` takes."""
+    return np.asarray([h.color for h in hints], dtype=np.float32).reshape(-1, 3, 1, 1) / 255.0
+
+
+def working_pixel(hint: Hint, image_hw: tuple[int, int], work_hw: tuple[int, int]) -> tuple[int, int]:
+    """(row, col) of the working-resolution pixel a hint falls in (validated against the image size)."""
+    (height, width), (h, w) = image_hw, work_hw
+    x, y = hint.position(width, height)
+    return min(h - 1, int(y * h / height)), min(w - 1, int(x * w / width))
+
+
+def hint_planes(hints: list[Hint], ab_norm: np.ndarray, image_hw: tuple[int, int],
+                work_hw: tuple[int, int]) -> np.ndarray:
+    """(3, h, w) float32 model input at the working size: normalized hint ab (0 elsewhere) and the mask.
+
+    ``ab_norm`` (K, 2) is each hint's color in the model's ab scale (a backend's ``encode_ab`` of
+    ``hint_rgb(hints)``), so the color math stays in ``chromagen.color``. Later hints overwrite earlier
+    ones where their patches overlap.
+    """
+    h, w = work_hw
+    planes = np.zeros((3, h, w), dtype=np.float32)
+    for hint, ab in zip(hints, ab_norm):
+        row, col = working_pixel(hint, image_hw, work_hw)
+        r = hint.patch // 2
+        window = np.s_[max(0, row - r):row + r + 1, max(0, col - r):col + r + 1]
+        planes[0][window], planes[1][window], planes[2][window] = ab[0], ab[1], 1.0
+    return planes
