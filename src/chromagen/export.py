@@ -116,8 +116,11 @@ def _summary(exc: Exception) -> str:
         f"{type(exc).__name__}: {lines[0] if lines else ''}"
 
 
-def export_generator(model: nn.Module, path: str | Path, meta: dict[str, str] | None = None) -> Path:
-    """A generator -> ONNX graph ``l`` -> ``ab`` with dynamic N, H, W (H, W >= ``min_side(model)``)."""
+def export_generator(model: nn.Module, path: str | Path, meta: dict[str, str] | None = None,
+                     half: bool = False) -> Path:
+    """A generator -> ONNX graph ``l`` -> ``ab`` with dynamic N, H, W (H, W >= ``min_side(model)``).
+
+    ``half``: weights stored as float16 (half the file; float32 arithmetic)."""
     side = min_side(model)
     channels = int(getattr(model, "in_channels", 1))
     example = torch.rand(2, channels, side + 13, side + 7) * 2 - 1
@@ -126,13 +129,13 @@ def export_generator(model: nn.Module, path: str | Path, meta: dict[str, str] | 
     width = torch.export.Dim("w", min=side, max=MAX_SIDE)
     info = {**(meta or {}), "min_side": str(side)}
     return _export(_Generator(model), (example,), ["l"], ({0: batch, 2: height, 3: width},), Path(path), info,
-                   halves=True)
+                   halves=half)
 
 
-def export_weights(model: str | Path, path: str | Path) -> Path:
+def export_weights(model: str | Path, path: str | Path, half: bool = False) -> Path:
     """Export a chromagen weights file or checkpoint, keeping its metadata (architecture, chroma gain)."""
     generator, meta = load_generator(model)
-    return export_generator(generator, path, {**meta, "source": Path(model).name})
+    return export_generator(generator, path, {**meta, "source": Path(model).name}, half=half)
 
 
 def export_color_graphs(folder: Path = GRAPHS_DIR) -> list[Path]:

@@ -17,6 +17,8 @@ def export(
     model: Annotated[str, typer.Option(help="Bundled model name or path to a .safetensors/.ckpt file.")]
     = DEFAULT_MODEL,
     format: Annotated[str, typer.Option("--format", help="Export format (onnx).")] = "onnx",  # noqa: A002
+    half: Annotated[bool, typer.Option(help="Store the weights as float16: half the file, float32 arithmetic "
+                                            "(the bundled models ship this way).")] = False,
     debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
 ) -> None:
     """Export a model to ONNX (dynamic batch, height and width) for `colorize --backend onnx`."""
@@ -27,7 +29,7 @@ def export(
     try:
         if format != "onnx":
             raise ChromagenError(f"unknown format {format!r}; chromagen exports onnx")
-        path = export_weights(model_file(model, TORCH_SUFFIXES), output)
+        path = export_weights(model_file(model, TORCH_SUFFIXES), output, half=half)
     except ChromagenError as exc:
         _fail(debug, str(exc))
         raise typer.Exit(USAGE_ERROR) from None
