@@ -107,7 +107,7 @@ def test_predict_ab_then_recombine_is_colorize(colorizer: Colorizer) -> None:
 
 
 def test_hints_need_a_hint_aware_model(colorizer: Colorizer) -> None:
-    with pytest.raises(ChromagenError, match="does not take color hints"):
+    with pytest.raises(ChromagenError, match="takes no color hints"):
         colorizer.colorize(smooth_color_image(40, 40), hints=[object()])  # type: ignore[list-item]
 
 

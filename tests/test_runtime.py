@@ -29,9 +29,9 @@ def test_every_generator_exports_to_onnx_with_dynamic_size(name: str, tmp_path: 
     model = create_model(name, pretrained=False).eval()
     path = export_generator(model, tmp_path / f"{name}.onnx", {"model": name})
     backend = open_backend(str(path), "onnx", "cpu", threads=1)
-    side = min_side(model)
+    side, channels = min_side(model), int(getattr(model, "in_channels", 1))
     for height, width in ((side + 9, side + 40), (side + 33, side + 1)):  # sizes the export never saw
-        l_norm = torch.rand(1, 1, height, width) * 2 - 1
+        l_norm = torch.rand(1, channels, height, width) * 2 - 1
         with torch.no_grad():
             expected = predict_ab(model, l_norm).numpy()
         got = backend.predict_ab(l_norm.numpy())
