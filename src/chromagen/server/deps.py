@@ -23,14 +23,19 @@ async def require_token(request: Request,
                        {"WWW-Authenticate": "Bearer"})
 
 
-async def admission(request: Request) -> AsyncIterator[None]:
-    """A slot in the worker pool for the whole request, or 503 + Retry-After when all are taken."""
+async def take_slot(request: Request) -> None:
+    """A slot in the worker pool (the caller releases it), or 503 + Retry-After when all are taken."""
     pool = request.app.state.pool
     if not pool.try_admit():
         await drain(request, request.app.state.settings.max_upload_bytes)
         raise ApiError(503, "server busy: every worker and queue slot is taken; retry later",
                        {"Retry-After": str(pool.retry_after())})
+
+
+async def admission(request: Request) -> AsyncIterator[None]:
+    """A slot in the worker pool for the whole request, or 503 + Retry-After when all are taken."""
+    await take_slot(request)
     try:
         yield
     finally:
-        pool.release()
+        request.app.state.pool.release()

@@ -9,11 +9,11 @@ from fastapi.responses import FileResponse
 
 from chromagen.inference import Colorizer
 from chromagen.media.image import IMAGE_EXTENSIONS, load_image, save_image
-from chromagen.server.deps import require_token
+from chromagen.server.deps import require_token, take_slot
 from chromagen.server.engine import Engine
 from chromagen.server.errors import ApiError
 from chromagen.server.jobs import Job, JobKind, Progress, execute
-from chromagen.server.uploads import check_content_length, drain, form_schema, received
+from chromagen.server.uploads import check_content_length, form_schema, received
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], dependencies=[Depends(require_token)])
 FILE_FIELD = "file"
@@ -73,10 +73,7 @@ def _kind_for(request: Request, path: Path, filename: str) -> JobKind:
 async def submit(request: Request, response: Response) -> dict[str, Any]:
     """Start a job on an uploaded file (multipart field ``file``); poll its URL, then download the result."""
     pool = request.app.state.pool
-    if not pool.try_admit():
-        await drain(request, request.app.state.settings.max_upload_bytes)
-        raise ApiError(503, "server busy: every worker and queue slot is taken; retry later",
-                       {"Retry-After": str(pool.retry_after())})
+    await take_slot(request)  # held by the job until it finishes, not by this request
     try:
         async with received(request, FILE_FIELD) as upload:
             kind = _kind_for(request, upload.path, upload.filename)
