@@ -106,6 +106,17 @@ def test_16_bit_color_tiff_stays_16_bit(tmp_path: Path) -> None:
     assert np.array_equal(load_image(tmp_path / "c16.tif").pixels, data)
 
 
+@pytest.mark.parametrize("alpha", [False, True])
+def test_16_bit_color_png_stays_16_bit(tmp_path: Path, alpha: bool) -> None:
+    """Pillow reads 48/64-bit PNG at 8 bits; every 16-bit sample must survive the load."""
+    data = (np.random.default_rng(2).random((30, 40, 3)) * 65535).astype(np.uint16)
+    mask = np.arange(30 * 40, dtype=np.uint16).reshape(30, 40) * 50 if alpha else None
+    path = save_image(data, tmp_path / "c16.png", alpha=mask)
+    loaded = load_image(path)
+    assert np.array_equal(loaded.pixels, data)
+    assert (loaded.alpha is None) if mask is None else np.array_equal(loaded.alpha, mask)
+
+
 @pytest.mark.parametrize("peak", [1.0, 255.0])
 def test_float_tiff_is_scaled_by_its_range(tmp_path: Path, peak: float) -> None:
     """A float TIFF holding 0..255 used to come out pure white (clipped to [0, 1])."""

@@ -175,6 +175,24 @@ def _color16_tiff(path: Path, im: Image.Image) -> tuple[np.ndarray, np.ndarray |
     return arr[..., :3], (arr[..., 3].copy() if arr.shape[2] == 4 else None)
 
 
+def _color16_png(path: Path, im: Image.Image) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """16-bit RGB(A) PNG pixels through pypng, row by row (no ICC conversion or rotation at this depth), else
+    None. Pillow reads these at 8 bits; pypng's direct mode also turns a tRNS color key into alpha."""
+    if im.format != "PNG" or im.mode not in ("RGB", "RGBA"):
+        return None
+    with open(path, "rb") as fh:
+        depth, color_type = fh.read(26)[24:26]  # IHDR: signature, length, type, width, height, then these
+    if depth != 16 or color_type not in (2, 6):
+        return None
+    import png
+
+    width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+    out = np.empty((height, width, info["planes"]), np.uint16)
+    for y, row in enumerate(rows):
+        out[y] = np.asarray(row, np.uint16).reshape(width, -1)
+    return out[..., :3], (out[..., 3].copy() if info["planes"] == 4 else None)
+
+
 def _orientation(im: Image.Image) -> int:
     try:
         return int(im.getexif().get(_ORIENTATION, 1))
@@ -274,8 +292,8 @@ def load_image(path: str | Path) -> LoadedImage:
                 im.load()
                 meta = ImageMeta(format=im.format, exif=_exif_bytes(im), dpi=_dpi(im), xmp=_xmp(im))
                 orientation = _orientation(im)
-                sixteen = _color16_tiff(path, im)
-                if sixteen is not None:  # Pillow reads 16-bit color TIFF at 8 bits
+                sixteen = _color16_tiff(path, im) or _color16_png(path, im)
+                if sixteen is not None:  # Pillow reads 16-bit color TIFF and PNG at 8 bits
                     pixels, alpha = sixteen
                 else:
                     im, meta.icc = _to_srgb(im)
