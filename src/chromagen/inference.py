@@ -22,6 +22,7 @@ import numpy as np
 from chromagen.backends import Backend, open_backend
 from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE
 from chromagen.errors import ChromagenError
+from chromagen.media.image import LoadedImage
 from chromagen.resample import Taps, shrink_height, shrink_width, upsample_rows
 
 if TYPE_CHECKING:
@@ -73,12 +74,11 @@ def as_pixels(image: Any) -> np.ndarray:
 
     if isinstance(image, Image.Image):
         image = _from_pil(image)
+    elif isinstance(image, LoadedImage):
+        image = image.pixels  # native depth; its float ``rgb`` would cost 12 bytes a pixel
     elif not isinstance(image, np.ndarray):
-        pixels = getattr(image, "pixels", None)  # LoadedImage: native-depth pixels (or float .rgb before them)
-        image = pixels if pixels is not None else getattr(image, "rgb", None)
-        if not isinstance(image, np.ndarray):
-            raise ChromagenError("an image must be a LoadedImage, a PIL image or a numpy array "
-                                 f"(got {type(image).__name__})")
+        raise ChromagenError("an image must be a LoadedImage, a PIL image or a numpy array "
+                             f"(got {type(image).__name__})")
     if image.dtype not in _SCALES and image.dtype not in _FLOATS:
         raise ChromagenError(f"image dtype {image.dtype} is not supported; use uint8, uint16 or float in [0, 1]")
     if image.ndim == 3 and image.shape[2] in (1, 3, 4):
