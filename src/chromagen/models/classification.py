@@ -150,7 +150,44 @@ def rebalanced_cross_entropy(logits: Tensor, targets: Tensor, weights: Tensor) -
     return (pixel_weights * -(targets * F.log_softmax(logits, dim=1)).sum(dim=1)).mean()
 
 
-class ColorClassifier(nn.Module):
+class AbBins(nn.Module):
+    """What an ab-bin classification head needs besides its layers: the bins, the training data's color
+    prior and the rebalancing weights derived from it (buffers, saved with the weights), and the decoding.
+
+    Until ``set_prior`` the prior is uniform and all weights are 1 (plain cross-entropy). ``bins`` is
+    rebuilt from ``grid``; ``temperature`` (the annealed-mean T) may be changed at inference time.
+    """
+
+    def __init__(self, grid: int, temperature: float) -> None:
+        super().__init__()
+        bins = ab_gamut_bins(grid)
+        self.temperature = temperature
+        self.register_buffer("bins", bins, persistent=False)
+        self.register_buffer("prior", torch.full((len(bins),), 1.0 / len(bins)))
+        self.register_buffer("class_weights", torch.ones(len(bins)))
+
+    def decode(self, logits: Tensor) -> Tensor:
+        """Logits -> normalized ab by the annealed mean, at the logits' resolution."""
+        return normalize_ab(annealed_mean(logits.float(), self.bins, self.temperature))
+
+    def upsampled(self, logits: Tensor, size: tuple[int, int]) -> Tensor:
+        """Normalized ab (N, 2, H, W) from logits at 1/4 resolution: decoded, upsampled, cropped."""
+        ab = F.interpolate(self.decode(logits), scale_factor=4, mode="bilinear", align_corners=False)
+        return ab[..., : size[0], : size[1]]
+
+    def logits_loss(self, logits: Tensor, ab_norm: Tensor) -> Tensor:
+        """Rebalanced cross-entropy of 1/4-resolution logits against the soft-encoded ab of 4x4 cells."""
+        target_ab = F.avg_pool2d(pad_to_multiple(denormalize_ab(ab_norm.float()), 4)[0], 4)
+        return rebalanced_cross_entropy(logits.float(), soft_encode(target_ab, self.bins), self.class_weights)
+
+    @torch.no_grad()
+    def set_prior(self, prior: Tensor, sigma: float = 5.0, lam: float = 0.5) -> None:
+        """Install the empirical color prior and the class-rebalancing weights derived from it."""
+        self.prior.copy_(prior)
+        self.class_weights.copy_(rebalancing_weights(self.prior, sigma, lam, self.bins))
+
+
+class ColorClassifier(AbBins):
     """Zhang et al.'s classification colorizer on any registered encoder: Q-way logits at 1/4 resolution.
 
     How callers use it (L and ab normalized as everywhere in chromagen)::
@@ -163,25 +200,16 @@ class ColorClassifier(nn.Module):
     Before training, install the training set's color prior (Lab-unit ab batches)::
 
         model.set_prior(empirical_prior(ab_batches, model.bins), sigma=5.0, lam=0.5)
-
-    ``prior`` and ``class_weights`` (both (Q,)) are buffers, so they are saved with the weights; until a
-    prior is set it is uniform and all weights are 1 (plain cross-entropy). ``bins`` is rebuilt from
-    ``grid``. ``temperature`` (the annealed-mean T) may be changed at inference time.
     """
 
     def __init__(self, encoder: str, pretrained: bool, decoder_channels: tuple[int, ...], grid: int,
                  temperature: float) -> None:
-        super().__init__()
+        super().__init__(grid, temperature)
         self.encoder = create_encoder(encoder, pretrained=pretrained)
         skips = self.encoder.channels[::-1][:4]  # strides 32, 16, 8, 4
         chans = [skips[0], *decoder_channels]
         self.ups = nn.ModuleList(UpBlock(chans[i], skips[i + 1], chans[i + 1]) for i in range(3))
-        bins = ab_gamut_bins(grid)
-        self.head = nn.Conv2d(chans[-1], len(bins), kernel_size=1)
-        self.temperature = temperature
-        self.register_buffer("bins", bins, persistent=False)
-        self.register_buffer("prior", torch.full((len(bins),), 1.0 / len(bins)))
-        self.register_buffer("class_weights", torch.ones(len(bins)))
+        self.head = nn.Conv2d(chans[-1], len(self.bins), kernel_size=1)
 
     def forward(self, l_norm: Tensor) -> Tensor:
         h, w = l_norm.shape[-2:]
@@ -192,27 +220,13 @@ class ColorClassifier(nn.Module):
             y = up(y, skip)
         return self.head(y)[..., : (h + 3) // 4, : (w + 3) // 4]
 
-    def decode(self, logits: Tensor) -> Tensor:
-        """Logits -> normalized ab by the annealed mean, at the logits' resolution."""
-        return normalize_ab(annealed_mean(logits.float(), self.bins, self.temperature))
-
     def predict_ab(self, l_norm: Tensor) -> Tensor:
         """Normalized ab (N, 2, H, W): the generator contract, for inference and validation."""
-        h, w = l_norm.shape[-2:]
-        ab = F.interpolate(self.decode(self(l_norm)), scale_factor=4, mode="bilinear", align_corners=False)
-        return ab[..., :h, :w]
+        return self.upsampled(self(l_norm), l_norm.shape[-2:])
 
     def classification_loss(self, l_norm: Tensor, ab_norm: Tensor) -> Tensor:
         """Rebalanced cross-entropy against the soft-encoded ab, averaged to the logits' 4x4 cells."""
-        logits = self(l_norm).float()
-        target_ab = F.avg_pool2d(pad_to_multiple(denormalize_ab(ab_norm.float()), 4)[0], 4)
-        return rebalanced_cross_entropy(logits, soft_encode(target_ab, self.bins), self.class_weights)
-
-    @torch.no_grad()
-    def set_prior(self, prior: Tensor, sigma: float = 5.0, lam: float = 0.5) -> None:
-        """Install the empirical color prior and the class-rebalancing weights derived from it."""
-        self.prior.copy_(prior)
-        self.class_weights.copy_(rebalancing_weights(self.prior, sigma, lam, self.bins))
+        return self.logits_loss(self(l_norm), ab_norm)
 
 
 @register_model("classifier")

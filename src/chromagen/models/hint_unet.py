@@ -38,6 +38,7 @@ class HintUNet(EncoderUNet):
 
     in_channels = 1 + HINT_CHANNELS
     base_model = "effnet-unet"  # its weights initialize this model; the hint layers start at zero
+    new_layers = ("hint_",)
 
     def __init__(self, encoder: str, pretrained: bool, decoder_channels: tuple[int, ...]) -> None:
         super().__init__(encoder, pretrained, decoder_channels)

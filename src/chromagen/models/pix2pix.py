@@ -56,22 +56,31 @@ def unet(num_downs: int = 8, base: int = 64, max_width: int = 512, dropout: floa
 
 
 class PatchGAN(nn.Module):
-    """Conv layers whose every output logit sees a 70x70 input patch (n_layers=3): judges texture, not layout."""
+    """Conv layers whose every output logit sees a 70x70 input patch (n_layers=3): judges texture, not layout.
 
-    def __init__(self, in_channels: int, base: int, n_layers: int) -> None:
+    ``spectral_norm`` (Miyato et al. 2018) bounds every layer's Lipschitz constant instead of BatchNorm:
+    the discriminator cannot win by a landslide, so the generator keeps getting useful gradients.
+    """
+
+    def __init__(self, in_channels: int, base: int, n_layers: int, spectral_norm: bool = False) -> None:
         super().__init__()
         widths = [base * min(2**i, 8) for i in range(n_layers + 1)]
+        norm = not spectral_norm
         layers = [down_conv(in_channels, widths[0], norm=False)]
-        layers += [down_conv(widths[i - 1], widths[i]) for i in range(1, n_layers)]
-        layers += [down_conv(widths[-2], widths[-1], stride=1), nn.Conv2d(widths[-1], 1, 4, 1, 1)]
+        layers += [down_conv(widths[i - 1], widths[i], norm=norm) for i in range(1, n_layers)]
+        layers += [down_conv(widths[-2], widths[-1], norm=norm, stride=1), nn.Conv2d(widths[-1], 1, 4, 1, 1)]
         self.body = nn.Sequential(*layers)
+        if spectral_norm:
+            for conv in [m for m in self.body.modules() if isinstance(m, nn.Conv2d)]:
+                nn.utils.parametrizations.spectral_norm(conv)
 
     def forward(self, lab: Tensor) -> Tensor:
         return self.body(lab)
 
 
 @register_model("patchgan", kind="discriminator")
-def patchgan(in_channels: int = 3, base: int = 64, n_layers: int = 3, pretrained: bool = False) -> nn.Module:
+def patchgan(in_channels: int = 3, base: int = 64, n_layers: int = 3, spectral_norm: bool = False,
+             pretrained: bool = False) -> nn.Module:
     """pix2pix 70x70 PatchGAN discriminator on concat(L, ab): one realness logit per overlapping patch."""
     require_random_init("patchgan", pretrained)
-    return PatchGAN(in_channels, base, n_layers)
+    return PatchGAN(in_channels, base, n_layers, spectral_norm)

@@ -27,6 +27,26 @@ class ModelConfig:
 
 
 @dataclass
+class DegradeConfig:
+    """How often and how hard training photos get the damage of old prints (``chromagen.data.degrade``).
+
+    Each kind strikes a photo with its own probability; strengths are drawn uniformly up to the maximum.
+    Only the lightness the model sees is damaged: it must learn to give clean colors to damaged prints.
+    """
+
+    p_fade: float = 0.4  # lower contrast, lifted blacks, a gamma shift
+    max_fade: float = 0.5  # contrast falls to at most 1 - max_fade
+    p_blur: float = 0.3
+    max_blur_sigma: float = 1.5  # pixels of the training crop
+    p_grain: float = 0.3
+    max_grain: float = 0.08  # standard deviation, in normalized L units ([-1, 1])
+    p_jpeg: float = 0.3
+    min_jpeg_quality: float = 20.0
+    p_scratches: float = 0.15
+    max_scratches: int = 3
+
+
+@dataclass
 class DataConfig:
     """Where photos come from and how they become batches."""
 
@@ -39,6 +59,7 @@ class DataConfig:
     val_limit: int = 600
     on_device: bool = False  # decode once, keep uint8 photos on the training device, crop there (device_bank)
     store_size: int | None = None  # on_device: side of the stored squares; None = crop_size
+    degrade: DegradeConfig | None = None  # old-print damage applied to the training input (not the target)
 
 
 @dataclass
@@ -68,6 +89,7 @@ class TrainerConfig:
     seed: int = 0
     compile: bool = False  # torch.compile the generator (pays on GPU; the first steps are slow)
     early_stop_patience: int | None = None  # stop after this many validations without a better val PSNR
+    export: str = "best"  # "best" (val PSNR) or "last": objectives that trade PSNR for color want the last
 
 
 @dataclass
@@ -108,6 +130,20 @@ class HintsConfig:
 
 
 @dataclass
+class TermsConfig:
+    """Extra objectives added to the regression loss, by weight (0 = off).
+
+    ``colorfulness``: the shortfall of the prediction's Hasler colorfulness below the truth's (per image,
+    / 100): tells a regression model its photo should be as colorful as the truth without saying where.
+    ``classification``: rebalanced cross-entropy of a model's ab-bin head (``effnet-unet-cls``), trained
+    jointly with the regression head.
+    """
+
+    colorfulness: float = 0.0
+    classification: float = 0.0
+
+
+@dataclass
 class Recipe:
     """A whole training recipe."""
 
@@ -120,6 +156,7 @@ class Recipe:
     classification: ClassificationConfig = field(default_factory=ClassificationConfig)
     init_from: str | None = None  # start the generator from these weights (e.g. GAN fine-tuning)
     hints: HintsConfig | None = None  # hint-aware models: simulated user hints (Zhang et al. 2017)
+    terms: TermsConfig = field(default_factory=TermsConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (for checkpoints and logs)."""

@@ -132,24 +132,27 @@ def _check_same_run(checkpoint: Path, recipe: Recipe) -> None:
 def _install_prior(module: ColorizationModule, recipe: Recipe) -> None:
     """Classification training rebalances classes by the training data's color prior (saved with the model)."""
     cfg = recipe.classification
-    bins = len(module.generator.bins)
+    bins = len(module.generator.prior)
     prior = load_prior(cfg.prior, bins) if cfg.prior else estimate_prior(recipe.data.train, cfg.prior_images,
                                                                          recipe.data.crop_size)
     module.generator.set_prior(prior, sigma=cfg.sigma, lam=cfg.lam)
 
 
-def _init_generator(module: ColorizationModule, path: str) -> None:
+def _init_generator(module: ColorizationModule, path: str) -> list[str]:
     """Start from trained weights of the same architecture (e.g. the L1 stage before GAN fine-tuning), or of
-    the architecture it extends (``base_model``: a hint-aware U-Net from the automatic one), whose weights
-    then fill every layer but the new ones, which keep their initialization."""
+    the architecture it extends (``base_model``: a hint-aware or two-headed U-Net from the automatic one),
+    whose weights then fill every layer but the new ones (``new_layers``), which keep their initialization.
+    Returns the names of those new (not loaded) tensors."""
     source, meta = load_generator(path)
     name, base = module.recipe.model.name, getattr(module.generator, "base_model", None)
     if meta["model"] not in (name, base):
         raise ChromagenError(f"{path}: holds a {meta['model']!r} model, the recipe trains {name!r}")
+    new_layers = tuple(getattr(module.generator, "new_layers", ()))
     missing, unexpected = module.generator.load_state_dict(source.state_dict(), strict=meta["model"] == name)
-    if unexpected or any(not k.startswith("hint_") for k in missing):
+    if unexpected or any(not k.startswith(new_layers) for k in missing):
         raise ChromagenError(f"{path}: its {meta['model']!r} weights do not fit {name!r} "
                              f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    return missing
 
 
 def _checkpointing(output: Path, every: int, validated: bool) -> list[ModelCheckpoint]:
@@ -191,6 +194,8 @@ def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True
     optimizer, scheduler and data position are restored, and all randomness is a function of
     (seed, step, rank). Returns the exported ``output/model.safetensors``.
     """
+    if recipe.trainer.export not in ("best", "last"):
+        raise ChromagenError(f"trainer.export must be best or last, not {recipe.trainer.export!r}")
     L.seed_everything(recipe.trainer.seed, workers=True, verbose=False)
     output.mkdir(parents=True, exist_ok=True)
     last = output / "checkpoints" / "last.ckpt"
@@ -228,16 +233,16 @@ def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True
         if recipe.data.on_device else _loader(recipe.data.train, recipe, train=True, batches_seen=batches_seen)
     )
     module = ColorizationModule(recipe.to_dict())
-    if resume_from is None and recipe.init_from:
-        _init_generator(module, recipe.init_from)
-    elif resume_from is None and recipe.loss == CLASSIFICATION:
-        _install_prior(module, recipe)
+    fresh = _init_generator(module, recipe.init_from) if resume_from is None and recipe.init_from else None
+    classifies = recipe.loss == CLASSIFICATION or recipe.terms.classification > 0
+    if resume_from is None and classifies and (fresh is None or any(k.endswith("prior") for k in fresh)):
+        _install_prior(module, recipe)  # a prior that came with the initial weights is kept
     if recipe.trainer.compile:
         module.generator.compile()  # compiles its __call__ in place: parameter names and checkpoints unchanged
     trainer.fit(module, train_data, val_loader, ckpt_path=str(resume_from) if resume_from else None)
     if _saved(last, "global_step") != trainer.global_step:  # the run ended between two saves (max_steps, early stop)
         trainer.save_checkpoint(last)
-    best = checkpoints[-1].best_model_path
+    best = checkpoints[-1].best_model_path if recipe.trainer.export == "best" else ""
     if best and trainer.is_global_zero:
         module = ColorizationModule.load_from_checkpoint(best, map_location="cpu")
     exported = output / "model.safetensors"

@@ -15,9 +15,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from chromagen.color import model_space_to_rgb, rgb_to_model_space
+from chromagen.data.degrade import degrade_lightness
 from chromagen.data.hint_sampling import hint_map, sample_points, simulate_hints
 from chromagen.errors import ChromagenError
-from chromagen.evaluation.metrics import psnr
+from chromagen.evaluation.metrics import colorfulness, psnr
 from chromagen.models import create_model, predict_ab
 from chromagen.training.config import GanConfig, Recipe, recipe_from_dict
 
@@ -61,6 +62,16 @@ def frozen_for(schedule: Callable[[int], float], steps: int) -> Callable[[int], 
     return lambda step: 0.0 if step < steps else schedule(step)
 
 
+def colorfulness_shortfall(l_norm: Tensor, pred: Tensor, ab: Tensor) -> Tensor:
+    """Mean over images of how far the prediction's Hasler colorfulness falls below the truth's, / 100.
+
+    One number per image, blind to where the colors go: it only says "as colorful as the truth", which
+    counters regression's pull toward gray without rewarding colors beyond the truth's.
+    """
+    shortfall = colorfulness(model_space_to_rgb(l_norm, ab)) - colorfulness(model_space_to_rgb(l_norm, pred))
+    return (shortfall.clamp(min=0) / 100).mean().float()
+
+
 def _mean_psnr(l_norm: Tensor, pred: Tensor, ab: Tensor) -> Tensor:
     """Mean PSNR of a batch, on sRGB rebuilt from the true L and the predicted / true ab."""
     return psnr(model_space_to_rgb(l_norm, pred), model_space_to_rgb(l_norm, ab)).mean().float()
@@ -95,6 +106,9 @@ class ColorizationModule(L.LightningModule):
                                  "hints: a hint-aware model trains with a `hints` section, others without")
         if gan is not None and hint_aware:
             raise ChromagenError("hint-aware models train with a regression loss only (no `gan` section)")
+        if self.recipe.terms.classification and not hasattr(self.generator, "joint_loss"):
+            raise ChromagenError(f"terms.classification needs a model with a regression and an ab-bin head "
+                                 f"(effnet-unet-cls), not {self.recipe.model.name!r}")
         self.automatic_optimization = gan is None
         self.batches_seen = 0
 
@@ -105,12 +119,25 @@ class ColorizationModule(L.LightningModule):
         """Normalized ab, whatever the generator's raw output (classification heads decode logits)."""
         return predict_ab(self.generator, l_norm)
 
-    def reconstruction_loss(self, l_norm: Tensor, ab: Tensor) -> tuple[Tensor, Tensor | None]:
-        """The generator's own objective, plus its ab prediction when the objective produced one."""
+    def reconstruction_loss(self, l_in: Tensor, ab: Tensor, l_norm: Tensor | None = None
+                            ) -> tuple[Tensor, Tensor | None]:
+        """The generator's own objective plus the recipe's extra terms, and its ab prediction when the
+        objective produced one. ``l_in`` is what the generator sees (maybe damaged, maybe with hints);
+        ``l_norm`` the clean lightness the colors are judged on (default: ``l_in``)."""
+        terms = self.recipe.terms
         if self.recipe.loss == CLASSIFICATION:
-            return self.generator.classification_loss(l_norm, ab), None  # type: ignore[operator]
-        pred = self.generator(l_norm).float()
-        return REGRESSION_LOSSES[self.recipe.loss](pred, ab), pred
+            return self.generator.classification_loss(l_in, ab), None  # type: ignore[operator]
+        regression = REGRESSION_LOSSES[self.recipe.loss]
+        if terms.classification:
+            loss, pred = self.generator.joint_loss(l_in, ab, regression, terms.classification)  # type: ignore[operator]
+        else:
+            pred = self.generator(l_in).float()
+            loss = regression(pred, ab)
+        if terms.colorfulness:
+            shortfall = colorfulness_shortfall(l_in[:, :1] if l_norm is None else l_norm, pred, ab)
+            self.log("train/colorfulness_shortfall", shortfall)
+            loss = loss + terms.colorfulness * shortfall
+        return loss, pred
 
     def with_hints(self, l_norm: Tensor, hints: Tensor) -> Tensor:
         """The generator's input: L alone, or for hint-aware recipes L and the (N, 3, H, W) hint map."""
@@ -121,21 +148,27 @@ class ColorizationModule(L.LightningModule):
     def training_step(self, batch: Tensor, batch_idx: int) -> Tensor:
         self.batches_seen += 1
         l_norm, ab = to_model_space(batch)
+        # Damage and hints are drawn from the global RNG, which on_train_batch_start reseeds: a resumed run
+        # replays the same ones.
+        degrade = self.recipe.data.degrade
+        l_in = degrade_lightness(l_norm, degrade) if degrade else l_norm
         if self.discriminator is None:
-            # Drawn from the global RNG, which on_train_batch_start reseeds: resuming replays the same hints.
             hints = simulate_hints(ab, self.recipe.hints) if self.recipe.hints else ab[:, :0]
-            loss, _ = self.reconstruction_loss(self.with_hints(l_norm, hints), ab)
+            loss, _ = self.reconstruction_loss(self.with_hints(l_in, hints), ab, l_norm)
             self.log("train/loss", loss, prog_bar=True)
             return loss
-        return self._gan_step(l_norm, ab)
+        return self._gan_step(l_in, l_norm, ab)
 
-    def _gan_step(self, l_norm: Tensor, ab: Tensor) -> Tensor:
-        """``d_steps`` discriminator updates, then one generator update (pix2pix: L_rec * lambda + L_adv)."""
+    def _gan_step(self, l_in: Tensor, l_norm: Tensor, ab: Tensor) -> Tensor:
+        """``d_steps`` discriminator updates, then one generator update (pix2pix: L_rec * lambda + L_adv).
+
+        The discriminator judges colors on the clean lightness, real and fake alike, so input damage
+        (``l_in``) is no clue to which is which."""
         gan: GanConfig = self.recipe.gan  # type: ignore[assignment]
         assert self.discriminator is not None and self.adversarial is not None
         opt_g, opt_d = self.optimizers()  # type: ignore[misc]
         real = torch.cat([l_norm, ab], 1)
-        rec, fake_ab = self.reconstruction_loss(l_norm, ab)
+        rec, fake_ab = self.reconstruction_loss(l_in, ab, l_norm)
         assert fake_ab is not None
         fake = torch.cat([l_norm, fake_ab], 1)
         for _ in range(gan.d_steps):
