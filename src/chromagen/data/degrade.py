@@ -79,8 +79,11 @@ def scratches(x: Tensor, cfg: DegradeConfig) -> Tensor:
 
 
 def degrade_lightness(l_norm: Tensor, cfg: DegradeConfig) -> Tensor:
-    """A batch of normalized L (N, 1, H, W) with old-print damage, in the order a print suffers it."""
-    with torch.no_grad():
+    """A batch of normalized L (N, 1, H, W) with old-print damage, in the order a print suffers it.
+
+    Computed in float32 outside autocast: the damage is data, not part of the model's mixed-precision graph.
+    """
+    with torch.no_grad(), torch.autocast(l_norm.device.type, enabled=False):
         x = l_norm.float()
         for damage in (fade, blur, grain, scratches, jpeg):
             x = damage(x, cfg)
