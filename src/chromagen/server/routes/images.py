@@ -1,4 +1,4 @@
-"""Colorizing images: one-shot ``POST /api/v1/colorize``, and the page's kept uploads for fast sliders."""
+"""Colorizing images: one-shot ``POST /api/v1/colorize``, and the page's kept uploads for fast sliders and hints."""
 
 import re
 import tempfile
@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from chromagen.defaults import DEFAULT_SIZE
+from chromagen.hints import Hint, parse_hint
 from chromagen.inference import MAX_CHROMA
 from chromagen.server.deps import admission, require_token
 from chromagen.server.engine import MEDIA_TYPES, Engine, encode, output_format
@@ -20,6 +21,8 @@ router = APIRouter(prefix="/api/v1", tags=["images"], dependencies=[Depends(requ
 
 Format = Literal["png", "jpeg", "webp"]
 MIN_SIZE, MAX_SIZE = 16, 1024
+MAX_HINTS = 64  # per request: more would not fit the page's points, and each adds work
+MAX_SUGGESTIONS = 12
 IMAGE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {t: {} for t in MEDIA_TYPES.values()}, "description": "The colorized image."}}
 
@@ -72,7 +75,7 @@ def _start_session(request: Request, upload: Upload, model: str, size: int) -> S
     image = open_image(upload.path, upload.filename, settings.max_pixels)
     ab = engine.predict(image, model, size)
     session = request.app.state.sessions.add(upload)
-    session.ab[(model, size)] = ab
+    session.ab[(model, size, ())] = ab
     session.size = image.size
     return session
 
@@ -90,14 +93,22 @@ async def create_upload(request: Request, upload: Annotated[Upload, Depends(rece
             "model": model, "chroma": engine.model(model).chroma}
 
 
+def _hints(texts: list[str] | None, session: Session) -> tuple[Hint, ...]:
+    """The ``hint`` query values as hints inside the kept image; a bad one is a 422 naming it."""
+    if len(texts or []) > MAX_HINTS:
+        raise ApiError(422, f"query.hint: at most {MAX_HINTS} hints per request (got {len(texts or [])})")
+    hints = tuple(parse_hint(text) for text in texts or [])
+    for hint in hints:
+        hint.position(*session.size)
+    return hints
+
+
 def _render_session(request: Request, session: Session, model: str, size: int, chroma: float | None,
-                    fmt: str) -> bytes:
+                    fmt: str, hints: tuple[Hint, ...]) -> bytes:
     settings, engine = request.app.state.settings, request.app.state.engine
     image = open_image(session.path, session.filename, settings.max_pixels)
-    key = (model, size)
-    if key not in session.ab:
-        session.ab[key] = engine.predict(image, model, size)
-    rgb = engine.render(image, session.ab[key], model, size, chroma)
+    ab = session.prediction((model, size, hints), lambda: engine.predict(image, model, size, hints))
+    rgb = engine.render(image, ab, model, size, chroma)
     with tempfile.TemporaryDirectory(dir=request.app.state.tmp) as folder:
         return encode(rgb, image, fmt, Path(folder))
 
@@ -110,15 +121,47 @@ async def render_upload(
     size: Annotated[int | None, Query(ge=MIN_SIZE, le=MAX_SIZE)] = None,
     chroma: Annotated[float | None, Query(ge=0, le=MAX_CHROMA, description="Saturation gain.")] = None,
     format: Annotated[Format | None, Query()] = None,
+    hint: Annotated[list[str] | None, Query(description="A user color X,Y,#RRGGBB in pixels (or percent) of "
+                                            "the upload, as the CLI's --hint; repeatable. Without a model, "
+                                            "hints pick the hint-aware one.")] = None,
 ) -> Response:
-    """A kept upload colorized with these options; a new gain reuses the kept prediction."""
+    """A kept upload colorized with these options; a new gain reuses the kept prediction, new hints re-predict."""
     session = request.app.state.sessions.get(upload_id)
     engine: Engine = request.app.state.engine
-    name = engine.model(model).name if model else engine.default
+    hints = _hints(hint, session)
+    name = engine.pick(model, bool(hints))
     fmt = output_format(format, session.path)
     data = await request.app.state.pool.run(_render_session, request, session, name,
-                                            size or request.app.state.settings.size, chroma, fmt)
+                                            size or request.app.state.settings.size, chroma, fmt, hints)
     return _image_response(data, fmt, session.filename)
+
+
+def _suggest(request: Request, session: Session, model: str, size: int, chroma: float | None,
+             point: tuple[float, float], count: int) -> list[str]:
+    settings, engine = request.app.state.settings, request.app.state.engine
+    image = open_image(session.path, session.filename, settings.max_pixels)
+    ab = session.prediction((model, size, ()), lambda: engine.predict(image, model, size))
+    return engine.suggest(image, ab, model, size, chroma, point, count)
+
+
+@router.get("/uploads/{upload_id}/suggestions", dependencies=[Depends(admission)])
+async def suggest_colors(
+    request: Request, upload_id: str,
+    x: Annotated[float, Query(ge=0, description="Pixel column of the upload (0 = left).")],
+    y: Annotated[float, Query(ge=0, description="Pixel row of the upload (0 = top).")],
+    model: Annotated[str | None, Query(description="Model name (default: the server's).")] = None,
+    size: Annotated[int | None, Query(ge=MIN_SIZE, le=MAX_SIZE)] = None,
+    chroma: Annotated[float | None, Query(ge=0, le=MAX_CHROMA, description="Saturation gain.")] = None,
+    count: Annotated[int, Query(ge=1, le=MAX_SUGGESTIONS)] = 6,
+) -> dict[str, Any]:
+    """Colors to offer for a hint at (x, y), likeliest first: the model's automatic prediction there, then its
+    hue and the other hues it predicts nearby at stronger chroma, all at the photo's lightness (docs/hints.md)."""
+    session = request.app.state.sessions.get(upload_id)
+    engine: Engine = request.app.state.engine
+    name = engine.pick(model, False)
+    colors = await request.app.state.pool.run(_suggest, request, session, name,
+                                              size or request.app.state.settings.size, chroma, (x, y), count)
+    return {"x": x, "y": y, "model": name, "colors": colors}
 
 
 @router.delete("/uploads/{upload_id}", status_code=204, response_class=Response)
