@@ -202,9 +202,9 @@ class Colorizer:
                        ) -> list[tuple[int, int, int]]:
         """Up to ``count`` distinct sRGB colors to offer for a hint at pixel (x, y), likeliest first.
 
-        The chromas are ``chromagen.hints.suggested_ab`` of a kept prediction ``ab`` ((2, h, w), Lab units,
-        gain applied), each shown at the photo's own lightness there (mean of the 3 x 3 pixels around it),
-        because a hint only carries chroma: these are the colors the result can show at that point.
+        The chromas are ``chromagen.hints.suggested_ab`` of a kept prediction ``ab`` ((2, h, w), Lab units),
+        each shown at the photo's own lightness there (mean of the 3 x 3 pixels around it), because a hint
+        only carries chroma: these are the colors the result can show at that point.
         """
         from chromagen.hints import HintError, suggested_ab, working_cell
 

@@ -52,10 +52,6 @@ class Engine:
             return self.model(requested).name
         return HINT_MODEL if hinted and not self.model(self.default).hints else self.default
 
-    def gain(self, name: str, chroma: float | None) -> float:
-        """``chroma``, or the model's calibrated gain when None."""
-        return self.model(name).chroma if chroma is None else chroma
-
     def colorizer(self, name: str, size: int, gain: float = 1.0) -> Colorizer:
         """Load on first use (under a lock, so concurrent requests load once); least recently used goes first.
 
@@ -78,13 +74,17 @@ class Engine:
 
     def render(self, image: LoadedImage, ab: np.ndarray, name: str, size: int, chroma: float | None) -> np.ndarray:
         """Full-resolution RGB from a kept prediction; ``chroma`` None uses the model's calibrated gain."""
-        return self.colorizer(name, size).recombine(image.pixels, ab * np.float32(self.gain(name, chroma)))
+        gain = self.model(name).chroma if chroma is None else chroma
+        return self.colorizer(name, size).recombine(image.pixels, ab * np.float32(gain))
 
-    def suggest(self, image: LoadedImage, ab: np.ndarray, name: str, size: int, chroma: float | None,
-                point: tuple[float, float], count: int) -> list[str]:
-        """``#rrggbb`` colors to offer for a hint at ``point`` (x, y), from a kept prediction at the shown gain."""
-        colors = self.colorizer(name, size).suggest_colors(image.pixels, ab * np.float32(self.gain(name, chroma)),
-                                                           *point, count)
+    def suggest(self, image: LoadedImage, ab: np.ndarray, name: str, size: int, point: tuple[float, float],
+                count: int) -> list[str]:
+        """``#rrggbb`` colors to offer for a hint at ``point`` (x, y), from a kept prediction at gain 1.
+
+        Gain 1, because the render scales the hinted prediction by the gain again: the first suggestion then
+        leaves the result at that point as it was, whatever the saturation slider says.
+        """
+        colors = self.colorizer(name, size).suggest_colors(image.pixels, ab, *point, count)
         return [f"#{bytes(color).hex()}" for color in colors]
 
     def colorize(self, image: LoadedImage, name: str, size: int, chroma: float | None) -> np.ndarray:

@@ -136,12 +136,12 @@ async def render_upload(
     return _image_response(data, fmt, session.filename)
 
 
-def _suggest(request: Request, session: Session, model: str, size: int, chroma: float | None,
-             point: tuple[float, float], count: int) -> list[str]:
+def _suggest(request: Request, session: Session, model: str, size: int, point: tuple[float, float],
+             count: int) -> list[str]:
     settings, engine = request.app.state.settings, request.app.state.engine
     image = open_image(session.path, session.filename, settings.max_pixels)
     ab = session.prediction((model, size, ()), lambda: engine.predict(image, model, size))
-    return engine.suggest(image, ab, model, size, chroma, point, count)
+    return engine.suggest(image, ab, model, size, point, count)
 
 
 @router.get("/uploads/{upload_id}/suggestions", dependencies=[Depends(admission)])
@@ -151,16 +151,15 @@ async def suggest_colors(
     y: Annotated[float, Query(ge=0, description="Pixel row of the upload (0 = top).")],
     model: Annotated[str | None, Query(description="Model name (default: the server's).")] = None,
     size: Annotated[int | None, Query(ge=MIN_SIZE, le=MAX_SIZE)] = None,
-    chroma: Annotated[float | None, Query(ge=0, le=MAX_CHROMA, description="Saturation gain.")] = None,
     count: Annotated[int, Query(ge=1, le=MAX_SUGGESTIONS)] = 6,
 ) -> dict[str, Any]:
-    """Colors to offer for a hint at (x, y), likeliest first: the model's automatic prediction there, then its
-    hue and the other hues it predicts nearby at stronger chroma, all at the photo's lightness (docs/hints.md)."""
+    """Colors to offer for a hint at (x, y), likeliest first: the model's automatic prediction there (gain 1),
+    then its hue and the other hues it predicts nearby at stronger chroma, at the photo's lightness there."""
     session = request.app.state.sessions.get(upload_id)
     engine: Engine = request.app.state.engine
     name = engine.pick(model, False)
     colors = await request.app.state.pool.run(_suggest, request, session, name,
-                                              size or request.app.state.settings.size, chroma, (x, y), count)
+                                              size or request.app.state.settings.size, (x, y), count)
     return {"x": x, "y": y, "model": name, "colors": colors}
 
 

@@ -19,23 +19,6 @@ function resetHints(upload) {
   drawPoints();
 }
 
-function toHex(r, g, b) {
-  return "#" + [r, g, b].map((v) => v.toString(16).padStart(2, "0")).join("");
-}
-
-// The color the result shows at (x, y) now: a new point starts there, so dropping one changes nothing yet.
-function shownColor(x, y) {
-  const after = document.getElementById("after");
-  const canvas = document.createElement("canvas");
-  canvas.width = canvas.height = 1;
-  const context = canvas.getContext("2d", { willReadFrequently: true });
-  try {
-    context.drawImage(after, x, y, 1, 1, 0, 0, 1, 1);
-    const [r, g, b] = context.getImageData(0, 0, 1, 1).data;
-    return toHex(r, g, b);
-  } catch (error) { return "#808080"; /* no result shown yet */ }
-}
-
 // Pointer position -> pixel of the upload, clamped inside it.
 function pixelAt(event) {
   const box = document.getElementById("before").getBoundingClientRect();
@@ -121,11 +104,16 @@ function select(index) {
   suggest();
 }
 
-function addPoint(x, y) {
-  hints.points.push({ x, y, color: shownColor(x, y) });
-  hints.selected = hints.points.length - 1;
-  changed();
-  suggest();
+// A new point starts with the model's own color there (the first suggestion), so dropping one changes
+// little until a color is picked.
+async function addPoint(x, y) {
+  try {
+    const colors = await suggestionsAt({ x, y });
+    hints.points.push({ x, y, color: colors[0] });
+    hints.selected = hints.points.length - 1;
+    showSuggestions(colors);
+    changed();
+  } catch (error) { say(document.getElementById("status"), error.message, true); }
 }
 
 function deletePoint(index) {
@@ -155,33 +143,37 @@ function suggest() {
   hints.suggestTimer = setTimeout(fetchSuggestions, 120);
 }
 
+async function suggestionsAt(point, signal) {
+  const params = new URLSearchParams({ x: point.x, y: point.y, model: document.getElementById("model").value });
+  const url = "/api/v1/uploads/" + hints.upload.id + "/suggestions?" + params;
+  return (await (await api(url, { signal })).json()).colors;
+}
+
+function showSuggestions(colors) {
+  const list = document.getElementById("suggestions");
+  list.replaceChildren(...colors.map((color) => {
+    const item = document.createElement("li");
+    const swatch = document.createElement("button");
+    swatch.type = "button";
+    swatch.className = "swatch";
+    swatch.dataset.color = color;
+    swatch.style.backgroundColor = color;
+    swatch.title = color;
+    swatch.setAttribute("aria-label", "Use " + color);
+    swatch.addEventListener("click", () => setColor(color));
+    item.append(swatch);
+    return item;
+  }));
+  markSuggestion();
+}
+
 // Only the newest answer is shown: an older request still in flight is aborted.
 async function fetchSuggestions() {
   if (hints.selected < 0) return;
   if (hints.suggesting) hints.suggesting.abort();
   const controller = hints.suggesting = new AbortController();
-  const point = hints.points[hints.selected];
-  const params = new URLSearchParams({ x: point.x, y: point.y, model: document.getElementById("model").value,
-                                       chroma: document.getElementById("chroma").value });
-  const list = document.getElementById("suggestions");
   try {
-    const url = "/api/v1/uploads/" + hints.upload.id + "/suggestions?" + params;
-    const { colors } = await (await api(url, { signal: controller.signal })).json();
-    list.replaceChildren(...colors.map((color) => {
-      const item = document.createElement("li");
-      const swatch = document.createElement("button");
-      swatch.type = "button";
-      swatch.className = "swatch";
-      swatch.dataset.color = color;
-      swatch.style.backgroundColor = color;
-      swatch.title = color;
-      swatch.setAttribute("aria-label", "Use " + color);
-      swatch.addEventListener("click", () => setColor(color));
-      item.append(swatch);
-      return item;
-    }));
-    list.dataset.point = point.x + "," + point.y;
-    markSuggestion();
+    showSuggestions(await suggestionsAt(hints.points[hints.selected], controller.signal));
   } catch (error) {
     if (error.name !== "AbortError") say(document.getElementById("status"), error.message, true);
   }
@@ -255,10 +247,10 @@ function setupHints(onChange) {
   layer.addEventListener("focusin", (event) => {
     if (event.target.classList.contains("point")) select(Number(event.target.dataset.index));
   });
-  document.getElementById("hint-add").addEventListener("click", () => {
+  document.getElementById("hint-add").addEventListener("click", async () => {
     if (!hints.upload) return;
-    addPoint(Math.floor(hints.upload.width / 2), Math.floor(hints.upload.height / 2));
-    markerOf(hints.selected).focus();
+    await addPoint(Math.floor(hints.upload.width / 2), Math.floor(hints.upload.height / 2));
+    if (hints.selected >= 0) markerOf(hints.selected).focus();
   });
   document.getElementById("hint-color").addEventListener("input", (event) => setColor(event.target.value));
   document.getElementById("hint-delete").addEventListener("click", () => deletePoint(hints.selected));
