@@ -40,6 +40,7 @@ function place(marker, point) {
 }
 
 // Hints need a hint-aware model: others are disabled while points exist, and the one they replaced comes back.
+// The saturation slider stays where the user put it.
 function syncModels() {
   const models = document.getElementById("model");
   const hinted = hints.points.length > 0;
@@ -50,10 +51,8 @@ function syncModels() {
     if (!aware) return;
     hints.modelBefore = models.value;
     models.value = aware.value;
-    document.getElementById("chroma").value = aware.dataset.chroma;
   } else if (!hinted && hints.modelBefore !== null) {
     models.value = hints.modelBefore;
-    document.getElementById("chroma").value = models.selectedOptions[0].dataset.chroma;
     hints.modelBefore = null;
   }
 }
