@@ -1,5 +1,6 @@
 """User color hints: "this point was this color", as a small record, parsed from the CLI or a JSON file,
-and turned into the planes a hint-aware model reads (Zhang et al. 2017).
+and turned into the planes a hint-aware model reads (Zhang et al. 2017); and the chromas the web page
+offers for a new hint (``suggested_ab``).
 
 A hint keeps only the chroma (CIELAB ab) of its color: the photo's own lightness stays. Coordinates are
 pixels of the input image (x right, y down, from the top-left pixel) or percentages of its width and height.
@@ -168,12 +169,12 @@ def _hues(window: np.ndarray, first: np.ndarray, count: int) -> list[np.ndarray]
     Farthest-point sampling over the pixels whose chroma shows a hue at all (>= SUGGEST_MIN_CHROMA).
     """
     chroma = np.linalg.norm(window, axis=1)
-    units = window[chroma >= SUGGEST_MIN_CHROMA] / chroma[chroma >= SUGGEST_MIN_CHROMA, None]
-    if not len(units):
+    strong = chroma >= SUGGEST_MIN_CHROMA
+    if not strong.any():
         return []
-    start = first / np.linalg.norm(first) if np.linalg.norm(first) >= SUGGEST_MIN_CHROMA else \
-        window[chroma.argmax()] / chroma.max()
-    hues = [start]
+    units = window[strong] / chroma[strong, None]
+    own = float(np.linalg.norm(first))
+    hues = [first / own if own >= SUGGEST_MIN_CHROMA else window[chroma.argmax()] / chroma.max()]
     while len(hues) < count:
         angle = np.min([np.arccos(np.clip(units @ hue, -1, 1)) for hue in hues], axis=0)
         if angle.max() < SUGGEST_HUE_STEP:
