@@ -244,6 +244,18 @@ def test_hints_recolor_a_kept_upload_with_the_hint_model(client: TestClient) -> 
     assert [key[0] for key in session.ab if key[2]] == ["hints"]  # only the latest hinted prediction is kept
 
 
+def test_one_shot_colorize_takes_hints_as_json(client: TestClient) -> None:
+    plain = _post(client, jpeg_bytes(45, 70), format="png")
+    red = _post(client, jpeg_bytes(45, 70), format="png", hints='[{"x": 35, "y": 22, "color": "#ff0000"}]')
+    assert plain.status_code == red.status_code == 200
+    assert abs(pixels(red.content) - pixels(plain.content)).max() > 5
+    assert pixels(red.content)[22, 35, 0] > pixels(red.content)[22, 35, 2]
+    for hints, problem in [("[{", "hints: cannot read hints"), ('[{"x": 1, "y": 1}]', "hints: hint 0 must be"),
+                           ('[{"x": 99, "y": 1, "color": "red"}]', "outside the 70x45 image")]:
+        response = _post(client, jpeg_bytes(45, 70), hints=hints)
+        assert response.status_code == 422 and problem in response.json()["error"]
+
+
 @pytest.mark.parametrize("params, problem", [
     ({"hint": "35,22,#ff00zz"}, "bad hint color '#ff00zz'"),
     ({"hint": "70,22,red"}, "hint at 70,22,#ff0000 is outside the 70x45 image"),

@@ -111,20 +111,30 @@ def load_hints(path: str | Path) -> list[Hint]:
     """A JSON file holding a list of ``{"x", "y", "color"[, "patch"]}`` objects."""
     path = Path(path)
     try:
-        entries = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise HintError(f"{path}: cannot read hints ({exc})") from None
+    return hints_from_json(text, str(path))
+
+
+def hints_from_json(text: str, source: str) -> list[Hint]:
+    """A JSON list of ``{"x", "y", "color"[, "patch"]}`` objects (a ``--hints`` file, the API's ``hints``
+    field); errors start with ``source``."""
+    try:
+        entries = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HintError(f"{source}: cannot read hints ({exc})") from None
     if not isinstance(entries, list):
-        raise HintError(f"{path}: expected a JSON list of {{\"x\", \"y\", \"color\"}} objects")
+        raise HintError(f"{source}: expected a JSON list of {{\"x\", \"y\", \"color\"}} objects")
     hints = []
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict) or not {"x", "y", "color"} <= set(entry) or set(entry) - {
                 "x", "y", "color", "patch"}:
-            raise HintError(f"{path}: hint {i} must be an object with x, y, color and optionally patch")
+            raise HintError(f"{source}: hint {i} must be an object with x, y, color and optionally patch")
         try:
             hints.append(make_hint(entry["x"], entry["y"], entry["color"], entry.get("patch", DEFAULT_PATCH)))
         except HintError as exc:
-            raise HintError(f"{path}: hint {i}: {exc}") from None
+            raise HintError(f"{source}: hint {i}: {exc}") from None
     return hints
 
 

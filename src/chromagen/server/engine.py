@@ -87,8 +87,9 @@ class Engine:
         colors = self.colorizer(name, size).suggest_colors(image.pixels, ab, *point, count)
         return [f"#{bytes(color).hex()}" for color in colors]
 
-    def colorize(self, image: LoadedImage, name: str, size: int, chroma: float | None) -> np.ndarray:
-        return self.render(image, self.predict(image, name, size), name, size, chroma)
+    def colorize(self, image: LoadedImage, name: str, size: int, chroma: float | None,
+                 hints: tuple[Hint, ...] = ()) -> np.ndarray:
+        return self.render(image, self.predict(image, name, size, hints), name, size, chroma)
 
 
 def output_format(requested: str | None, source: Path) -> str:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from chromagen.defaults import DEFAULT_SIZE
-from chromagen.hints import Hint, parse_hint
+from chromagen.hints import Hint, hints_from_json, parse_hint
 from chromagen.inference import MAX_CHROMA
 from chromagen.server.deps import admission, require_token
 from chromagen.server.engine import MEDIA_TYPES, Engine, encode, output_format
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/v1", tags=["images"], dependencies=[Depends(requ
 
 Format = Literal["png", "jpeg", "webp"]
 MIN_SIZE, MAX_SIZE = 16, 1024
-MAX_HINTS = 64  # per request: more would not fit the page's points, and each adds work
+MAX_HINTS = 64
 MAX_SUGGESTIONS = 12
 IMAGE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {t: {} for t in MEDIA_TYPES.values()}, "description": "The colorized image."}}
@@ -34,6 +34,15 @@ class ColorizeOptions(BaseModel):
     size: int = Field(DEFAULT_SIZE, ge=MIN_SIZE, le=MAX_SIZE, description="Working resolution (longer side, px).")
     chroma: float | None = Field(None, ge=0, le=MAX_CHROMA, description="Saturation gain (default: the model's).")
     format: Format | None = Field(None, description="Output format (default: the upload's, else png).")
+    hints: str | None = Field(None, description='User colors: a JSON list of {"x", "y", "color"[, "patch"]} '
+                              "as the CLI's --hints file. Without a model, hints pick the hint-aware one.")
+
+
+def _counted(hints: list[Hint]) -> tuple[Hint, ...]:
+    """At most MAX_HINTS, else 422: each hint adds work, and more would not fit the page's points."""
+    if len(hints) > MAX_HINTS:
+        raise ApiError(422, f"at most {MAX_HINTS} hints per request (got {len(hints)})")
+    return tuple(hints)
 
 
 def _options(upload: Upload, settings_size: int) -> ColorizeOptions:
@@ -52,10 +61,11 @@ def _image_response(data: bytes, fmt: str, filename: str) -> Response:
                     headers={"Content-Disposition": f'inline; filename="{stem}-color.{ext}"'})
 
 
-def _colorize_upload(request: Request, upload: Upload, options: ColorizeOptions, fmt: str) -> bytes:
+def _colorize_upload(request: Request, upload: Upload, options: ColorizeOptions, fmt: str,
+                     hints: tuple[Hint, ...]) -> bytes:
     settings, engine = request.app.state.settings, request.app.state.engine
     image = open_image(upload.path, upload.filename, settings.max_pixels)
-    rgb = engine.colorize(image, options.model or engine.default, options.size, options.chroma)
+    rgb = engine.colorize(image, engine.pick(options.model, bool(hints)), options.size, options.chroma, hints)
     return encode(rgb, image, fmt, upload.path.parent)
 
 
@@ -65,8 +75,9 @@ def _colorize_upload(request: Request, upload: Upload, options: ColorizeOptions,
 async def colorize(request: Request, upload: Annotated[Upload, Depends(receive_upload)]) -> Response:
     """Colorize one image: same width and height, metadata kept as the CLI keeps it."""
     options = _options(upload, request.app.state.settings.size)
+    hints = _counted(hints_from_json(options.hints, "hints") if options.hints else [])
     fmt = output_format(options.format, upload.path)
-    data = await request.app.state.pool.run(_colorize_upload, request, upload, options, fmt)
+    data = await request.app.state.pool.run(_colorize_upload, request, upload, options, fmt, hints)
     return _image_response(data, fmt, upload.filename)
 
 
@@ -95,9 +106,7 @@ async def create_upload(request: Request, upload: Annotated[Upload, Depends(rece
 
 def _hints(texts: list[str] | None, session: Session) -> tuple[Hint, ...]:
     """The ``hint`` query values as hints inside the kept image; a bad one is a 422 naming it."""
-    if len(texts or []) > MAX_HINTS:
-        raise ApiError(422, f"query.hint: at most {MAX_HINTS} hints per request (got {len(texts or [])})")
-    hints = tuple(parse_hint(text) for text in texts or [])
+    hints = _counted([parse_hint(text) for text in texts or []])
     for hint in hints:
         hint.position(*session.size)
     return hints
