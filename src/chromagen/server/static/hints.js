@@ -10,7 +10,7 @@ function hintQuery(params) {
   for (const p of hints.points) params.append("hint", p.x + "," + p.y + "," + p.color);
 }
 
-// A new photo starts without hints (and gives back the model they replaced).
+// A new photo starts without hints (the page then selects the model the server colorized it with).
 function resetHints(upload) {
   hints.upload = upload;
   hints.points = [];
@@ -108,6 +108,8 @@ function select(index) {
 async function addPoint(x, y) {
   try {
     const colors = await suggestionsAt({ x, y });
+    clearTimeout(hints.suggestTimer);  // an older point's suggestions must not replace these
+    if (hints.suggesting) hints.suggesting.abort();
     hints.points.push({ x, y, color: colors[0] });
     hints.selected = hints.points.length - 1;
     showSuggestions(colors);
