@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from chromagen.cli import app
 from chromagen.color import encode_ab
 from chromagen.data.hint_sampling import hint_map, random_counts, simulate_hints
-from chromagen.hints import Hint, HintError, hint_planes, hint_rgb, load_hints, parse_hint
+from chromagen.hints import Hint, HintError, hint_planes, hint_rgb, load_hints, parse_hint, suggested_ab
 from chromagen.models import create_model
 from chromagen.models.weights import save_generator
 from chromagen.training.config import HintsConfig
@@ -216,3 +216,34 @@ def test_bundled_hint_model_colors_the_region_under_a_hint() -> None:
     b_shift = (lab[1] - lab[0])[2, 390:411, 140:161].mean()
     assert b_shift < -5  # bluer (b down) where the hint is
     assert change[380:421, 130:171].mean() > 4 * change[:, 350:].mean()  # and much less on the far side
+
+
+def test_suggested_chromas_start_with_the_prediction_then_its_hue_and_nearby_hues_stronger() -> None:
+    ab = np.zeros((2, 40, 40), np.float32)
+    ab[0, :, :20] = 6.0  # a weak red left half (a > 0)
+    ab[1, :, 20:] = -6.0  # a weak blue right half (b < 0)
+    offered = suggested_ab(ab, 10, 18, count=6)
+    np.testing.assert_allclose(offered[0], [6, 0])  # the prediction at the point comes first
+    np.testing.assert_allclose(offered[1:3], [[20, 0], [40, 0]], atol=1e-5)  # its hue at stronger chroma
+    np.testing.assert_allclose(offered[3:5], [[0, -20], [0, -40]], atol=1e-5)  # the other hue nearby
+    assert len(suggested_ab(ab, 10, 2, count=6)) == 3  # the blue half is farther than the search radius
+    assert len(suggested_ab(np.zeros((2, 40, 40), np.float32), 5, 5)) == 1  # all gray: just the prediction
+
+
+def test_suggested_colors_keep_the_photos_lightness_at_the_point() -> None:
+    from chromagen.color import rgb_to_lab
+    from chromagen.inference import Colorizer
+
+    colorizer = Colorizer.from_pretrained("default", device="cpu")
+    photo = np.full((30, 50), 90, np.uint8)
+    photo[:, 25:] = 200
+    ab = np.zeros((2, 30, 50), np.float32)
+    ab[0] = 10.0
+    colors = colorizer.suggest_colors(photo, ab, 40, 15)
+    assert len(colors) == 3 and len(set(colors)) == 3
+    lab = rgb_to_lab(torch.tensor(colors, dtype=torch.float32).T[None, :, None] / 255)[0, :, 0]
+    gray = rgb_to_lab(torch.full((1, 3, 1, 1), 200 / 255))[0, 0, 0, 0]
+    assert (lab[0] - gray).abs().max() < 2  # the bright half's lightness
+    assert lab[1, 0] == pytest.approx(10, abs=1.5) and (lab[2].abs() < 3).all()  # the predicted red hue
+    with pytest.raises(HintError, match=r"point \(50, 15\) is outside the 50x30 image"):
+        colorizer.suggest_colors(photo, ab, 50, 15)

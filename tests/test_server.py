@@ -1,6 +1,7 @@
 """``chromagen serve``: every route and every error, through FastAPI's test client (a real socket where it matters)."""
 
 import io
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -68,8 +69,9 @@ def test_healthz_and_page_and_docs_need_no_token(settings: Settings) -> None:
 
 def test_models_lists_the_default_first_with_its_card(client: TestClient) -> None:
     models = client.get("/api/v1/models").json()
-    assert models[0] == {"name": "random", "architecture": "", "chroma": 1.0,
+    assert models[0] == {"name": "random", "architecture": "", "chroma": 1.0, "hints": False,
                          "description": "weights file random.safetensors", "figures": {}}
+    assert next(m for m in models if m["name"] == "hints")["hints"] is True
     default = next(m for m in models if m["name"] == "default")
     assert default["architecture"] and default["chroma"] > 0 and default["description"]
     assert default["figures"]["val"]["psnr"] > 0
@@ -226,6 +228,71 @@ def test_kept_upload_switches_model_and_can_be_deleted(client: TestClient) -> No
     assert client.delete(f"/api/v1/uploads/{upload_id}").status_code == 204
     gone = client.get(url)
     assert gone.status_code == 404 and "upload the image again" in gone.json()["error"]
+
+
+def test_hints_recolor_a_kept_upload_with_the_hint_model(client: TestClient) -> None:
+    """No model named: hints pick the bundled hint-aware one; the same hints reuse its kept prediction."""
+    upload_id = _post(client, jpeg_bytes(45, 70), route="/api/v1/uploads").json()["id"]
+    url = f"/api/v1/uploads/{upload_id}/colorized"
+    plain = client.get(url, params={"format": "png"})
+    red = client.get(url, params={"format": "png", "hint": ["35,22,#ff0000", "5,5,blue"]})
+    assert plain.status_code == red.status_code == 200 and decoded(red.content).size == (70, 45)
+    assert abs(pixels(red.content) - pixels(plain.content)).max() > 5
+    assert pixels(red.content)[22, 35, 0] > pixels(red.content)[22, 35, 2]  # red where the hint is
+    session = client.app.state.sessions.get(upload_id)
+    client.get(url, params={"format": "png", "hint": ["35,22,#00ff00"]})
+    assert [key[0] for key in session.ab if key[2]] == ["hints"]  # only the latest hinted prediction is kept
+
+
+def test_one_shot_colorize_takes_hints_as_json(client: TestClient) -> None:
+    plain = _post(client, jpeg_bytes(45, 70), format="png")
+    red = _post(client, jpeg_bytes(45, 70), format="png", hints='[{"x": 35, "y": 22, "color": "#ff0000"}]')
+    assert plain.status_code == red.status_code == 200
+    assert abs(pixels(red.content) - pixels(plain.content)).max() > 5
+    assert pixels(red.content)[22, 35, 0] > pixels(red.content)[22, 35, 2]
+    for hints, problem in [("[{", "hints: cannot read hints"), ('[{"x": 1, "y": 1}]', "hints: hint 0 must be"),
+                           ('[{"x": 99, "y": 1, "color": "red"}]', "outside the 70x45 image")]:
+        response = _post(client, jpeg_bytes(45, 70), hints=hints)
+        assert response.status_code == 422 and problem in response.json()["error"]
+
+
+@pytest.mark.parametrize("params, problem", [
+    ({"hint": "35,22,#ff00zz"}, "bad hint color '#ff00zz'"),
+    ({"hint": "70,22,red"}, "hint at 70,22,#ff0000 is outside the 70x45 image"),
+    ({"hint": "35;22;red"}, "expected X,Y,#RRGGBB"),
+    ({"hint": ["1,1,red"] * 65}, "at most 64 hints"),
+    ({"hint": "1,1,red", "model": "default"}, "model 'default' takes no color hints"),
+])
+def test_bad_hints_are_422_json(client: TestClient, params: dict[str, object], problem: str) -> None:
+    upload_id = _post(client, jpeg_bytes(45, 70), route="/api/v1/uploads").json()["id"]
+    response = client.get(f"/api/v1/uploads/{upload_id}/colorized", params=params)
+    assert response.status_code == 422 and problem in response.json()["error"]
+
+
+def test_suggestions_are_distinct_colors_at_the_photos_lightness(client: TestClient) -> None:
+    upload_id = _post(client, jpeg_bytes(45, 70), route="/api/v1/uploads").json()["id"]
+    url = f"/api/v1/uploads/{upload_id}/suggestions"
+    answer = client.get(url, params={"x": 10, "y": 20, "model": "default"}).json()
+    colors = answer["colors"]
+    assert answer["model"] == "default" and 2 <= len(colors) <= 6 and len(set(colors)) == len(colors)
+    assert all(re.fullmatch(r"#[0-9a-f]{6}", color) for color in colors)
+    assert len(client.get(url, params={"x": 10, "y": 20, "model": "default", "count": 2}).json()["colors"]) <= 2
+    assert client.get(url, params={"x": 69.5, "y": 44}).status_code == 200  # the server's model, last pixel
+
+
+@pytest.mark.parametrize("params, status, problem", [
+    ({"x": 70, "y": 0}, 422, "point (70, 0) is outside the 70x45 image"),
+    ({"x": -1, "y": 0}, 422, "query.x: Input should be greater than or equal to 0"),
+    ({"x": 1}, 422, "query.y: Field required"),
+    ({"x": 1, "y": 1, "count": 0}, 422, "query.count"),
+    ({"x": 1, "y": 1, "model": "nope"}, 422, "unknown model 'nope'"),
+])
+def test_suggestion_errors_are_one_json_line(client: TestClient, params: dict[str, object], status: int,
+                                            problem: str) -> None:
+    upload_id = _post(client, jpeg_bytes(45, 70), route="/api/v1/uploads").json()["id"]
+    response = client.get(f"/api/v1/uploads/{upload_id}/suggestions", params=params)
+    assert response.status_code == status and problem in response.json()["error"]
+    assert client.get("/api/v1/uploads/nope/suggestions", params={"x": 1, "y": 1}).status_code == 404
 
 
 def test_kept_uploads_are_bounded(settings: Settings) -> None:

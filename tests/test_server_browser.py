@@ -1,4 +1,5 @@
-"""The page in real headless Chromium: upload, wait, check the size, move both sliders, download, answer the study.
+"""The page in real headless Chromium: upload, wait, check the size, move both sliders, download, add, recolor,
+move and delete a color hint, answer the study.
 
 Skipped only where no browser is installed, unless CHROMAGEN_REQUIRE_BROWSER=1 (CI), where that fails.
 """
@@ -83,6 +84,63 @@ def test_colorize_page_end_to_end(site: tuple[str, Path], driver: "object", tmp_
     while not target.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert Image.open(target).size == (130, 90)
+
+
+# A checksum of the shown result's pixels, and the RGB of one of them (both decoded by the browser).
+SHOWN = """const a = document.getElementById('after'), c = document.createElement('canvas');
+c.width = a.naturalWidth; c.height = a.naturalHeight;
+const g = c.getContext('2d'); g.drawImage(a, 0, 0);
+const d = g.getImageData(0, 0, c.width, c.height).data;
+let sum = 0; for (let i = 0; i < d.length; i++) sum = (sum * 31 + d[i]) % 1000000007;
+return [sum, Array.from(g.getImageData(arguments[0], arguments[1], 1, 1).data.slice(0, 3))];"""
+
+
+def _rendered_after(driver: "object", renders: int) -> int:
+    """Wait until a render newer than ``renders`` is shown; its count."""
+    _wait_for(driver, f"Number(document.body.dataset.renders) > {renders} && document.body.dataset.state === 'ready'")
+    return int(driver.execute_script("return document.body.dataset.renders"))
+
+
+def test_color_hint_is_dropped_recolored_moved_and_deleted(site: tuple[str, Path], driver: "object",
+                                                           tmp_path: Path) -> None:
+    photo = tmp_path / "street.jpg"
+    Image.fromarray(smooth_color_image(90, 130)).convert("L").save(photo)
+    driver.get(site[0] + "/")
+    driver.find_element(By.ID, "file").send_keys(str(photo))
+    _wait_for(driver, "document.body.dataset.state === 'ready'")
+    renders = int(driver.execute_script("return document.body.dataset.renders"))
+    automatic, _ = driver.execute_script(SHOWN, 0, 0)
+
+    layer = driver.find_element(By.ID, "points")  # the photo's size on screen: 130 x 90 CSS px
+    ActionChains(driver).move_to_element_with_offset(layer, -24, -4).click().perform()  # pixel (40, 40)
+    _wait_for(driver, "document.getElementById('points').dataset.count === '1'")
+    point = driver.find_element(By.CSS_SELECTOR, "#points .point")
+    assert point.get_attribute("aria-label").startswith("Hint 1 at 40, 40: #")
+    assert driver.find_element(By.ID, "model").get_attribute("value") == "hints"  # the hint-aware model
+    renders = _rendered_after(driver, renders)
+    _wait_for(driver, "document.querySelectorAll('#suggestions .swatch').length > 0")
+    driver.find_elements(By.CSS_SELECTOR, "#suggestions .swatch")[-1].click()
+    renders = _rendered_after(driver, renders)
+    assert driver.find_elements(By.CSS_SELECTOR, "#suggestions .swatch")[-1].get_attribute("aria-pressed") == "true"
+
+    driver.execute_script("const c = document.getElementById('hint-color'); c.value = '#ff0000';"
+                          "c.dispatchEvent(new Event('input'));")  # what picking in the native dialog does
+    renders = _rendered_after(driver, renders)
+    hinted, (red, _, blue) = driver.execute_script(SHOWN, 40, 40)
+    assert hinted != automatic and red > blue + 20
+    assert point.get_attribute("aria-label") == "Hint 1 at 40, 40: #ff0000"
+
+    ActionChains(driver).click_and_hold(point).move_by_offset(20, 10).release().perform()
+    renders = _rendered_after(driver, renders)
+    assert point.get_attribute("aria-label") == "Hint 1 at 60, 50: #ff0000"
+    assert driver.execute_script(SHOWN, 0, 0)[0] != hinted
+
+    point.send_keys(Keys.DELETE)  # the focused point, from the keyboard
+    _wait_for(driver, "document.getElementById('points').dataset.count === '0'")
+    _rendered_after(driver, renders)
+    assert driver.find_element(By.ID, "hint-editor").get_attribute("hidden")
+    assert driver.find_element(By.ID, "model").get_attribute("value") == "random"  # the model from before
+    assert driver.execute_script(SHOWN, 0, 0)[0] == automatic
 
 
 def test_page_reports_a_bad_file(site: tuple[str, Path], driver: "object", tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """User color hints: "this point was this color", as a small record, parsed from the CLI or a JSON file,
-and turned into the planes a hint-aware model reads (Zhang et al. 2017).
+and turned into the planes a hint-aware model reads (Zhang et al. 2017); and the chromas the web page
+offers for a new hint (``suggested_ab``).
 
 A hint keeps only the chroma (CIELAB ab) of its color: the photo's own lightness stays. Coordinates are
 pixels of the input image (x right, y down, from the top-left pixel) or percentages of its width and height.
@@ -17,6 +18,11 @@ from chromagen.defaults import DEFAULT_PATCH
 from chromagen.errors import UsageError
 
 MAX_PATCH = 63  # working-resolution pixels; larger areas are better served by several hints
+SUGGEST_RADIUS = 12  # working-resolution pixels around a point searched for other likely colors (~6 % of 192)
+SUGGEST_DISTINCT = 8.0  # Lab ab distance below which two suggested colors look alike
+SUGGEST_CHROMAS = (20.0, 40.0)  # Lab chroma of the suggested colors beside the prediction itself
+SUGGEST_MIN_CHROMA = 2.0  # weaker predicted chroma has no meaningful hue
+SUGGEST_HUE_STEP = math.radians(30)  # hues closer than this count as one
 
 
 class HintError(UsageError):
@@ -105,20 +111,30 @@ def load_hints(path: str | Path) -> list[Hint]:
     """A JSON file holding a list of ``{"x", "y", "color"[, "patch"]}`` objects."""
     path = Path(path)
     try:
-        entries = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise HintError(f"{path}: cannot read hints ({exc})") from None
+    return hints_from_json(text, str(path))
+
+
+def hints_from_json(text: str, source: str) -> list[Hint]:
+    """A JSON list of ``{"x", "y", "color"[, "patch"]}`` objects (a ``--hints`` file, the API's ``hints``
+    field); errors start with ``source``."""
+    try:
+        entries = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HintError(f"{source}: cannot read hints ({exc})") from None
     if not isinstance(entries, list):
-        raise HintError(f"{path}: expected a JSON list of {{\"x\", \"y\", \"color\"}} objects")
+        raise HintError(f"{source}: expected a JSON list of {{\"x\", \"y\", \"color\"}} objects")
     hints = []
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict) or not {"x", "y", "color"} <= set(entry) or set(entry) - {
                 "x", "y", "color", "patch"}:
-            raise HintError(f"{path}: hint {i} must be an object with x, y, color and optionally patch")
+            raise HintError(f"{source}: hint {i} must be an object with x, y, color and optionally patch")
         try:
             hints.append(make_hint(entry["x"], entry["y"], entry["color"], entry.get("patch", DEFAULT_PATCH)))
         except HintError as exc:
-            raise HintError(f"{path}: hint {i}: {exc}") from None
+            raise HintError(f"{source}: hint {i}: {exc}") from None
     return hints
 
 
@@ -127,11 +143,16 @@ def hint_rgb(hints: list[Hint]) -> np.ndarray:
     return np.asarray([h.color for h in hints], dtype=np.float32).reshape(-1, 3, 1, 1) / 255.0
 
 
+def working_cell(x: float, y: float, image_hw: tuple[int, int], work_hw: tuple[int, int]) -> tuple[int, int]:
+    """(row, col) of the working-resolution pixel that image pixel (x, y), inside the image, falls in."""
+    (height, width), (h, w) = image_hw, work_hw
+    return min(h - 1, int(y * h / height)), min(w - 1, int(x * w / width))
+
+
 def working_pixel(hint: Hint, image_hw: tuple[int, int], work_hw: tuple[int, int]) -> tuple[int, int]:
     """(row, col) of the working-resolution pixel a hint falls in (validated against the image size)."""
-    (height, width), (h, w) = image_hw, work_hw
-    x, y = hint.position(width, height)
-    return min(h - 1, int(y * h / height)), min(w - 1, int(x * w / width))
+    height, width = image_hw
+    return working_cell(*hint.position(width, height), image_hw, work_hw)
 
 
 def hint_planes(hints: list[Hint], ab_norm: np.ndarray, image_hw: tuple[int, int],
@@ -150,3 +171,43 @@ def hint_planes(hints: list[Hint], ab_norm: np.ndarray, image_hw: tuple[int, int
         window = np.s_[max(0, row - r):row + r + 1, max(0, col - r):col + r + 1]
         planes[0][window], planes[1][window], planes[2][window] = ab[0], ab[1], 1.0
     return planes
+
+
+def _hues(window: np.ndarray, first: np.ndarray, count: int) -> list[np.ndarray]:
+    """Up to ``count`` unit ab directions of ``window`` (N, 2) at least SUGGEST_HUE_STEP apart, ``first``'s first.
+
+    Farthest-point sampling over the pixels whose chroma shows a hue at all (>= SUGGEST_MIN_CHROMA).
+    """
+    chroma = np.linalg.norm(window, axis=1)
+    strong = chroma >= SUGGEST_MIN_CHROMA
+    if not strong.any():
+        return []
+    units = window[strong] / chroma[strong, None]
+    own = float(np.linalg.norm(first))
+    hues = [first / own if own >= SUGGEST_MIN_CHROMA else window[chroma.argmax()] / chroma.max()]
+    while len(hues) < count:
+        angle = np.min([np.arccos(np.clip(units @ hue, -1, 1)) for hue in hues], axis=0)
+        if angle.max() < SUGGEST_HUE_STEP:
+            break
+        hues.append(units[angle.argmax()])
+    return hues
+
+
+def suggested_ab(ab: np.ndarray, row: int, col: int, count: int = 6) -> np.ndarray:
+    """(K <= count, 2) chromas (Lab ab) to offer for a hint at working pixel (row, col) of a prediction ``ab``.
+
+    Regression models give one color per pixel, not Zhang's distribution, and pull uncertain colors toward
+    gray. So the offer starts with the model's prediction at the point (what the result shows there), then
+    its hue at the chromas SUGGEST_CHROMAS, then the same for the most different hues the model predicts
+    within SUGGEST_RADIUS (other objects or shades the point may belong to). Candidates closer than
+    SUGGEST_DISTINCT to one already offered are dropped, so a gray prediction offers fewer colors.
+    """
+    window = ab[:, max(0, row - SUGGEST_RADIUS):row + SUGGEST_RADIUS + 1,
+                max(0, col - SUGGEST_RADIUS):col + SUGGEST_RADIUS + 1].reshape(2, -1).T
+    point = ab[:, row, col]
+    candidates = [point] + [hue * level for hue in _hues(window, point, count) for level in SUGGEST_CHROMAS]
+    offered: list[np.ndarray] = []
+    for candidate in candidates:
+        if all(np.linalg.norm(candidate - kept) >= SUGGEST_DISTINCT for kept in offered):
+            offered.append(candidate)
+    return np.asarray(offered[:count], dtype=np.float32).reshape(-1, 2)

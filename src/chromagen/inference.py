@@ -198,6 +198,28 @@ class Colorizer:
         full, _ = self._lightness(pixels, None)
         return self._recombine(full, ab, _output_dtype(pixels))
 
+    def suggest_colors(self, image: Any, ab: np.ndarray, x: float, y: float, count: int = 6
+                       ) -> list[tuple[int, int, int]]:
+        """Up to ``count`` distinct sRGB colors to offer for a hint at pixel (x, y), likeliest first.
+
+        The chromas are ``chromagen.hints.suggested_ab`` of a kept prediction ``ab`` ((2, h, w), Lab units),
+        each shown at the photo's own lightness there (mean of the 3 x 3 pixels around it), because a hint
+        only carries chroma: these are the colors the result can show at that point.
+        """
+        from chromagen.hints import HintError, suggested_ab, working_cell
+
+        pixels = as_pixels(image)
+        height, width = pixels.shape[:2]
+        if not (0 <= x < width and 0 <= y < height):
+            raise HintError(f"point ({x:g}, {y:g}) is outside the {width}x{height} image")
+        row, col = int(y), int(x)
+        lightness = float(self._encode_band(pixels[max(0, row - 1):row + 2, max(0, col - 1):col + 2]).mean())
+        chromas = suggested_ab(ab, *working_cell(x, y, (height, width), ab.shape[1:]), count)
+        n = len(chromas)
+        rgb = self.backend.decode_lab(np.full((1, 1, 1, n), lightness, np.float32), chromas.T.reshape(1, 2, 1, n))
+        colors = _from_unit(rgb[0, :, 0].T, np.dtype(np.uint8))
+        return list(dict.fromkeys((int(r), int(g), int(b)) for r, g, b in colors))
+
     def colorize_lab(self, lightness: "Tensor", hints: "Sequence[Sequence[Hint] | None] | None" = None) -> "Tensor":
         """Evaluation's entry: full-resolution L batch (N, 1, H, W) in [0, 100] -> Lab with predicted ab.
 

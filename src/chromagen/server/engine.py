@@ -3,6 +3,7 @@
 Splitting the pipeline in its two halves is what makes the page's sliders fast: the predicted ab of an
 upload is kept, and a new saturation only re-runs the full-resolution recombination. Colorizers are
 loaded once per (model, size) with gain 1, so each request applies its own gain to the kept prediction.
+Color hints change the prediction itself, so a new set of hints re-runs the network at the working size.
 """
 
 import threading
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from chromagen.defaults import HINT_MODEL
 from chromagen.errors import ChromagenError
+from chromagen.hints import Hint
 from chromagen.inference import Colorizer
 from chromagen.media.image import LoadedImage, save_image
 from chromagen.server.catalogue import ModelInfo
@@ -40,6 +43,15 @@ class Engine:
             raise ChromagenError(f"unknown model {name!r}; this server offers {', '.join(self.catalogue)}")
         return self.catalogue[name]
 
+    def pick(self, requested: str | None, hinted: bool) -> str:
+        """The requested model, else the hint-aware one when there are hints (as the CLI does), else the default.
+
+        A requested model that reads no hints is kept: the Colorizer then refuses the hints (422).
+        """
+        if requested:
+            return self.model(requested).name
+        return HINT_MODEL if hinted and not self.model(self.default).hints else self.default
+
     def colorizer(self, name: str, size: int, gain: float = 1.0) -> Colorizer:
         """Load on first use (under a lock, so concurrent requests load once); least recently used goes first.
 
@@ -56,17 +68,28 @@ class Engine:
             self._colorizers.move_to_end(key)
             return self._colorizers[key]
 
-    def predict(self, image: LoadedImage, name: str, size: int) -> np.ndarray:
-        """Predicted ab (2, h, w) at the working resolution, gain 1."""
-        return self.colorizer(name, size).predict_ab([image.pixels])[0]
+    def predict(self, image: LoadedImage, name: str, size: int, hints: tuple[Hint, ...] = ()) -> np.ndarray:
+        """Predicted ab (2, h, w) at the working resolution, gain 1, with the user's color hints if any."""
+        return self.colorizer(name, size).predict_ab([image.pixels], hints=[hints] if hints else None)[0]
 
     def render(self, image: LoadedImage, ab: np.ndarray, name: str, size: int, chroma: float | None) -> np.ndarray:
         """Full-resolution RGB from a kept prediction; ``chroma`` None uses the model's calibrated gain."""
         gain = self.model(name).chroma if chroma is None else chroma
         return self.colorizer(name, size).recombine(image.pixels, ab * np.float32(gain))
 
-    def colorize(self, image: LoadedImage, name: str, size: int, chroma: float | None) -> np.ndarray:
-        return self.render(image, self.predict(image, name, size), name, size, chroma)
+    def suggest(self, image: LoadedImage, ab: np.ndarray, name: str, size: int, point: tuple[float, float],
+                count: int) -> list[str]:
+        """``#rrggbb`` colors to offer for a hint at ``point`` (x, y), from a kept prediction at gain 1.
+
+        Gain 1, because the render scales the hinted prediction by the gain again: the first suggestion then
+        leaves the result at that point as it was, whatever the saturation slider says.
+        """
+        colors = self.colorizer(name, size).suggest_colors(image.pixels, ab, *point, count)
+        return [f"#{bytes(color).hex()}" for color in colors]
+
+    def colorize(self, image: LoadedImage, name: str, size: int, chroma: float | None,
+                 hints: tuple[Hint, ...] = ()) -> np.ndarray:
+        return self.render(image, self.predict(image, name, size, hints), name, size, chroma)
 
 
 def output_format(requested: str | None, source: Path) -> str:

@@ -1,5 +1,8 @@
 """Page uploads kept for a while, with their predicted colors, so sliders never re-upload or re-predict.
 
+Each upload keeps its automatic prediction per (model, size), and only its latest hinted one: hints
+change with every click on the page, the automatic prediction serves color suggestions and resets.
+
 Each upload lives in its own folder under the server's temporary folder; the oldest is deleted when the
 store is full, and everything goes when the server stops.
 """
@@ -8,24 +11,36 @@ import shutil
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from chromagen.hints import Hint
 from chromagen.server.errors import ApiError
 from chromagen.server.uploads import Upload
+
+PredictionKey = tuple[str, int, tuple[Hint, ...]]  # (model, size, hints)
 
 
 @dataclass
 class Session:
-    """One uploaded image and the ab predicted for it by each (model, size) asked so far."""
+    """One uploaded image and the ab predicted for it by each (model, size, hints) asked so far."""
 
     id: str
     path: Path
     filename: str
     size: tuple[int, int] = (0, 0)  # (width, height)
-    ab: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+    ab: dict[PredictionKey, np.ndarray] = field(default_factory=dict)
+
+    def prediction(self, key: PredictionKey, predict: Callable[[], np.ndarray]) -> np.ndarray:
+        """The kept ab for ``key``, predicted on first use; a new hinted one replaces the previous hinted one."""
+        if key not in self.ab:
+            if key[2]:
+                self.ab = {k: ab for k, ab in self.ab.items() if not k[2]}
+            self.ab[key] = predict()
+        return self.ab[key]
 
 
 class SessionStore:

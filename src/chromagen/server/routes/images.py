@@ -1,4 +1,4 @@
-"""Colorizing images: one-shot ``POST /api/v1/colorize``, and the page's kept uploads for fast sliders."""
+"""Colorizing images: one-shot ``POST /api/v1/colorize``, and the page's kept uploads for fast sliders and hints."""
 
 import re
 import tempfile
@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from chromagen.defaults import DEFAULT_SIZE
+from chromagen.hints import Hint, hints_from_json, parse_hint
 from chromagen.inference import MAX_CHROMA
 from chromagen.server.deps import admission, require_token
 from chromagen.server.engine import MEDIA_TYPES, Engine, encode, output_format
@@ -20,6 +21,8 @@ router = APIRouter(prefix="/api/v1", tags=["images"], dependencies=[Depends(requ
 
 Format = Literal["png", "jpeg", "webp"]
 MIN_SIZE, MAX_SIZE = 16, 1024
+MAX_HINTS = 64
+MAX_SUGGESTIONS = 12
 IMAGE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {t: {} for t in MEDIA_TYPES.values()}, "description": "The colorized image."}}
 
@@ -31,6 +34,15 @@ class ColorizeOptions(BaseModel):
     size: int = Field(DEFAULT_SIZE, ge=MIN_SIZE, le=MAX_SIZE, description="Working resolution (longer side, px).")
     chroma: float | None = Field(None, ge=0, le=MAX_CHROMA, description="Saturation gain (default: the model's).")
     format: Format | None = Field(None, description="Output format (default: the upload's, else png).")
+    hints: str | None = Field(None, description='User colors: a JSON list of {"x", "y", "color"[, "patch"]} '
+                              "as the CLI's --hints file. Without a model, hints pick the hint-aware one.")
+
+
+def _counted(hints: list[Hint]) -> tuple[Hint, ...]:
+    """At most MAX_HINTS, else 422: each hint adds work, and more would not fit the page's points."""
+    if len(hints) > MAX_HINTS:
+        raise ApiError(422, f"at most {MAX_HINTS} hints per request (got {len(hints)})")
+    return tuple(hints)
 
 
 def _options(upload: Upload, settings_size: int) -> ColorizeOptions:
@@ -49,10 +61,11 @@ def _image_response(data: bytes, fmt: str, filename: str) -> Response:
                     headers={"Content-Disposition": f'inline; filename="{stem}-color.{ext}"'})
 
 
-def _colorize_upload(request: Request, upload: Upload, options: ColorizeOptions, fmt: str) -> bytes:
+def _colorize_upload(request: Request, upload: Upload, options: ColorizeOptions, fmt: str,
+                     hints: tuple[Hint, ...]) -> bytes:
     settings, engine = request.app.state.settings, request.app.state.engine
     image = open_image(upload.path, upload.filename, settings.max_pixels)
-    rgb = engine.colorize(image, options.model or engine.default, options.size, options.chroma)
+    rgb = engine.colorize(image, engine.pick(options.model, bool(hints)), options.size, options.chroma, hints)
     return encode(rgb, image, fmt, upload.path.parent)
 
 
@@ -62,8 +75,9 @@ def _colorize_upload(request: Request, upload: Upload, options: ColorizeOptions,
 async def colorize(request: Request, upload: Annotated[Upload, Depends(receive_upload)]) -> Response:
     """Colorize one image: same width and height, metadata kept as the CLI keeps it."""
     options = _options(upload, request.app.state.settings.size)
+    hints = _counted(hints_from_json(options.hints, "hints") if options.hints else [])
     fmt = output_format(options.format, upload.path)
-    data = await request.app.state.pool.run(_colorize_upload, request, upload, options, fmt)
+    data = await request.app.state.pool.run(_colorize_upload, request, upload, options, fmt, hints)
     return _image_response(data, fmt, upload.filename)
 
 
@@ -72,7 +86,7 @@ def _start_session(request: Request, upload: Upload, model: str, size: int) -> S
     image = open_image(upload.path, upload.filename, settings.max_pixels)
     ab = engine.predict(image, model, size)
     session = request.app.state.sessions.add(upload)
-    session.ab[(model, size)] = ab
+    session.ab[(model, size, ())] = ab
     session.size = image.size
     return session
 
@@ -90,14 +104,20 @@ async def create_upload(request: Request, upload: Annotated[Upload, Depends(rece
             "model": model, "chroma": engine.model(model).chroma}
 
 
+def _hints(texts: list[str] | None, session: Session) -> tuple[Hint, ...]:
+    """The ``hint`` query values as hints inside the kept image; a bad one is a 422 naming it."""
+    hints = _counted([parse_hint(text) for text in texts or []])
+    for hint in hints:
+        hint.position(*session.size)
+    return hints
+
+
 def _render_session(request: Request, session: Session, model: str, size: int, chroma: float | None,
-                    fmt: str) -> bytes:
+                    fmt: str, hints: tuple[Hint, ...]) -> bytes:
     settings, engine = request.app.state.settings, request.app.state.engine
     image = open_image(session.path, session.filename, settings.max_pixels)
-    key = (model, size)
-    if key not in session.ab:
-        session.ab[key] = engine.predict(image, model, size)
-    rgb = engine.render(image, session.ab[key], model, size, chroma)
+    ab = session.prediction((model, size, hints), lambda: engine.predict(image, model, size, hints))
+    rgb = engine.render(image, ab, model, size, chroma)
     with tempfile.TemporaryDirectory(dir=request.app.state.tmp) as folder:
         return encode(rgb, image, fmt, Path(folder))
 
@@ -110,15 +130,46 @@ async def render_upload(
     size: Annotated[int | None, Query(ge=MIN_SIZE, le=MAX_SIZE)] = None,
     chroma: Annotated[float | None, Query(ge=0, le=MAX_CHROMA, description="Saturation gain.")] = None,
     format: Annotated[Format | None, Query()] = None,
+    hint: Annotated[list[str] | None, Query(description="A user color X,Y,#RRGGBB in pixels (or percent) of "
+                                            "the upload, as the CLI's --hint; repeatable. Without a model, "
+                                            "hints pick the hint-aware one.")] = None,
 ) -> Response:
-    """A kept upload colorized with these options; a new gain reuses the kept prediction."""
+    """A kept upload colorized with these options; a new gain reuses the kept prediction, new hints re-predict."""
     session = request.app.state.sessions.get(upload_id)
     engine: Engine = request.app.state.engine
-    name = engine.model(model).name if model else engine.default
+    hints = _hints(hint, session)
+    name = engine.pick(model, bool(hints))
     fmt = output_format(format, session.path)
     data = await request.app.state.pool.run(_render_session, request, session, name,
-                                            size or request.app.state.settings.size, chroma, fmt)
+                                            size or request.app.state.settings.size, chroma, fmt, hints)
     return _image_response(data, fmt, session.filename)
+
+
+def _suggest(request: Request, session: Session, model: str, size: int, point: tuple[float, float],
+             count: int) -> list[str]:
+    settings, engine = request.app.state.settings, request.app.state.engine
+    image = open_image(session.path, session.filename, settings.max_pixels)
+    ab = session.prediction((model, size, ()), lambda: engine.predict(image, model, size))
+    return engine.suggest(image, ab, model, size, point, count)
+
+
+@router.get("/uploads/{upload_id}/suggestions", dependencies=[Depends(admission)])
+async def suggest_colors(
+    request: Request, upload_id: str,
+    x: Annotated[float, Query(ge=0, description="Pixel column of the upload (0 = left).")],
+    y: Annotated[float, Query(ge=0, description="Pixel row of the upload (0 = top).")],
+    model: Annotated[str | None, Query(description="Model name (default: the server's).")] = None,
+    size: Annotated[int | None, Query(ge=MIN_SIZE, le=MAX_SIZE)] = None,
+    count: Annotated[int, Query(ge=1, le=MAX_SUGGESTIONS)] = 6,
+) -> dict[str, Any]:
+    """Colors to offer for a hint at (x, y), likeliest first: the model's automatic prediction there (gain 1),
+    then its hue and the other hues it predicts nearby at stronger chroma, at the photo's lightness there."""
+    session = request.app.state.sessions.get(upload_id)
+    engine: Engine = request.app.state.engine
+    name = engine.pick(model, False)
+    colors = await request.app.state.pool.run(_suggest, request, session, name,
+                                              size or request.app.state.settings.size, (x, y), count)
+    return {"x": x, "y": y, "model": name, "colors": colors}
 
 
 @router.delete("/uploads/{upload_id}", status_code=204, response_class=Response)

@@ -1,4 +1,4 @@
-// The colorize page: upload once, then re-render on the server as the sliders and model change.
+// The colorize page: upload once, then re-render on the server as the sliders, model and hints change.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -11,6 +11,7 @@ async function loadModels() {
       const option = new Option(m.name + " (" + m.architecture + ")", m.name);
       option.title = m.description;
       option.dataset.chroma = m.chroma;
+      option.dataset.hints = m.hints;
       return option;
     }));
   } catch (error) { say($("status"), error.message, true); }
@@ -45,6 +46,7 @@ async function upload(file) {
   try {
     const info = await (await api("/api/v1/uploads", { method: "POST", body: form })).json();
     state.upload = info;
+    resetHints(info);
     $("before").src = URL.createObjectURL(file);
     $("chroma").value = info.chroma;
     $("model").value = info.model;
@@ -59,6 +61,7 @@ async function upload(file) {
 
 function renderUrl(format) {
   const params = new URLSearchParams({ model: $("model").value, chroma: $("chroma").value, format });
+  hintQuery(params);
   return "/api/v1/uploads/" + state.upload.id + "/colorized?" + params;
 }
 
@@ -82,7 +85,7 @@ async function render() {
     state.renders += 1;
     document.body.dataset.renders = state.renders;
     document.body.dataset.state = "ready";
-    say($("status"), "Done: drag the before/after slider, change the saturation or the model.");
+    say($("status"), "Done: drag the before/after slider, change the saturation or the model, or add color hints.");
   } catch (error) {
     if (error.name === "AbortError") return;
     document.body.dataset.state = "error";
@@ -118,6 +121,7 @@ document.addEventListener("DOMContentLoaded", () => {
   loadModels();
   loadGallery();
   setSplit();
+  setupHints(renderSoon);
   $("file").addEventListener("change", (event) => upload(event.target.files[0]));
   $("split").addEventListener("input", setSplit);
   $("chroma").addEventListener("input", renderSoon);
