@@ -63,11 +63,14 @@ def test_generator_maps_any_size_l_to_ab(name: str) -> None:
     predict = getattr(model, "predict_ab", model)  # the classifier's forward returns logits
     channels = getattr(model, "in_channels", 1)  # hint-aware models also read hint ab and mask
     for shape in [(2, channels, 64, 64), (1, channels, 50, 70)]:
-        ab = predict(torch.rand(shape) * 2 - 1)
+        x = torch.rand(shape) * 2 - 1
+        ab = predict(x)
         assert ab.shape == (shape[0], 2, *shape[2:])
         assert torch.isfinite(ab).all()
         model.zero_grad()
-        ab.square().mean().backward()
+        # Two-headed models train their regression head too: every parameter learns from one of the two.
+        extra = model(x).square().mean() if hasattr(model, "joint_loss") else 0
+        (ab.square().mean() + extra).backward()
         grads = [p.grad for p in model.parameters()]
         assert all(g is not None and torch.isfinite(g).all() for g in grads), "a parameter got no gradient"
     model.eval()
