@@ -152,6 +152,15 @@ def _init_generator(module: ColorizationModule, path: str) -> None:
                              f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
 
 
+def start_module(recipe: Recipe) -> ColorizationModule:
+    """The module a fresh run starts from: built with the recipe's layers (pretrained encoders keep their
+    ImageNet weights), then ``init_from`` loaded; the untrained baseline that a benchmark compares against."""
+    module = ColorizationModule(recipe.to_dict())
+    if recipe.init_from:
+        _init_generator(module, recipe.init_from)
+    return module
+
+
 def _checkpointing(output: Path, every: int, validated: bool) -> list[ModelCheckpoint]:
     """``last.ckpt`` every ``every`` steps (for resuming) and, with validation, the best by val PSNR.
 
@@ -227,10 +236,8 @@ def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True
         BankBatches(find_images(recipe.data.train), recipe, batches_seen, trainer, progress)
         if recipe.data.on_device else _loader(recipe.data.train, recipe, train=True, batches_seen=batches_seen)
     )
-    module = ColorizationModule(recipe.to_dict())
-    if resume_from is None and recipe.init_from:
-        _init_generator(module, recipe.init_from)
-    elif resume_from is None and recipe.loss == CLASSIFICATION:
+    module = ColorizationModule(recipe.to_dict()) if resume_from else start_module(recipe)
+    if resume_from is None and recipe.loss == CLASSIFICATION and not recipe.init_from:
         _install_prior(module, recipe)
     if recipe.trainer.compile:
         module.generator.compile()  # compiles its __call__ in place: parameter names and checkpoints unchanged
