@@ -312,9 +312,9 @@ def read_tars(paths: list[Path]) -> dict[str, bytes]:
     return members
 
 
-def stored_ab(members: dict[str, bytes], set_name: str, row: str, count: int) -> Tensor:
-    """(count, 2, H, W) ab of one stored (set, row)."""
-    return torch.stack([png_to_ab(members[f"{set_name}/{row}/{i:04d}.png"]) for i in range(count)])
+def stored_ab(members: dict[str, bytes], set_name: str, row: str, indices: range | list[int]) -> Tensor:
+    """(N, 2, H, W) ab of the ``indices``-th stored images of one (set, row) (all of one size)."""
+    return torch.stack([png_to_ab(members[f"{set_name}/{row}/{i:04d}.png"]) for i in indices])
 
 
 # -- predict (on the training machine) ---------------------------------------------------------------------
@@ -429,7 +429,7 @@ def score_families(train: dict[str, Any], predicted: dict[str, Any], tars: list[
         for row, row_files in rows.items():
             if row_files != files:
                 raise ChromagenError(f"{set_name}/{row}: stored for other files than the set's other rows")
-            pred = compose(lightness, stored_ab(members, set_name, row, len(files)))
+            pred = compose(lightness, stored_ab(members, set_name, row, range(len(files))))
             features = inception_features(pred)
             entry = scored["models"][row]
             entry.update(fid=fid(features, truth_features), kid=kid(features, truth_features))

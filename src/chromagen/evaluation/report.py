@@ -52,9 +52,9 @@ def markdown_table(result: dict[str, Any]) -> str:
 
 
 def save_grid(samples: dict[str, Tensor], path: Path, tile: int = 160, overwrite: bool = True) -> Path:
-    """Rows of gray input | each model | ground truth, labeled, like the result figures in papers."""
+    """Rows of gray input | each model | ground truth (when known), labeled, like the figures in papers."""
     names = list(samples)
-    rows = len(samples["truth"])
+    rows = len(samples[names[0]])
     label_h, gap = 24, 4
     canvas = Image.new("RGB", (len(names) * (tile + gap) + gap, label_h + rows * (tile + gap) + gap), "white")
     draw = ImageDraw.Draw(canvas)
