@@ -54,7 +54,7 @@ def predict(args: argparse.Namespace) -> None:
     bench = _sets(args.bench or [])
     sets = {"val": args.val, **bench} if args.val else bench
     result = family.predict_families(_read(args.out / TRAIN_JSON), sets, list(bench), args.out, args.legacy,
-                                     str(resolve_device(args.device)), args.limit, args.working_size,
+                                     str(resolve_device(args.device)), args.limit, args.size, args.working_size,
                                      not args.no_lpips, args.store_starts, args.part_mb, args.total_mb,
                                      args.legacy_count, _log)
     result["command"] = args.command_line
@@ -106,6 +106,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--legacy", type=Path, help="photos without truth: predictions of the first few stored")
     p.add_argument("--legacy-count", type=int, default=8)
     p.add_argument("--limit", type=int, help="first N images of each set")
+    p.add_argument("--size", type=int, default=256, help="protocol size (256; less only for quick checks)")
     p.add_argument("--working-size", type=int, help="resolution the models run at (default: colorize's)")
     p.add_argument("--device", default="auto")
     p.add_argument("--no-lpips", action="store_true", help="skip LPIPS here (score computes it)")

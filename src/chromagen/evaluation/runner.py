@@ -174,7 +174,8 @@ def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol,
     """
     if isinstance(models, list):
         models = {spec: spec for spec in models}
-    from chromagen.evaluation.lpips_offline import lpips_distance
+    if protocol.lpips and not protocol.fast:  # imported only when used: a training machine may lack lpips
+        from chromagen.evaluation.lpips_offline import lpips_distance
 
     files = list_images(data, protocol.limit)
     working = protocol.working_size or DEFAULT_SIZE
@@ -244,12 +245,16 @@ def _features(images: Tensor, device: str) -> Tensor:
     return inception_features(images.to(device))
 
 
+def _fid(features: list[Tensor], truth_features: list[Tensor]) -> float:
+    from chromagen.evaluation.fid import fid  # only where FID runs: the Inception wheel may be absent
+
+    return fid(torch.cat(features), torch.cat(truth_features))
+
+
 def _summarize(models: list[str], tallies: dict[str, ModelTally], kept: list[str], skipped: list[str],
                truth_colorfulness: list[float], truth_features: list[Tensor], data: Path,
                protocol: Protocol, device: str) -> dict[str, Any]:
     """Averages per model plus per-image rows and accuracy curves, in the documented JSON schema."""
-    from chromagen.evaluation.fid import fid
-
     cf_gt = float(np.mean(truth_colorfulness))
     summary: dict[str, Any] = {}
     curves: dict[str, Any] = {}
@@ -264,7 +269,7 @@ def _summarize(models: list[str], tallies: dict[str, ModelTally], kept: list[str
             "skipped": len(skipped),
             "chroma": tally.chroma,
             **{k: means.get(k) for k in ("psnr", "ssim", "lpips")},  # --fast: no SSIM, LPIPS
-            "fid": fid(torch.cat(tally.features), torch.cat(truth_features)) if tally.features else None,
+            "fid": _fid(tally.features, truth_features) if tally.features else None,
             "colorfulness": means["colorfulness"],
             "colorfulness_gt": cf_gt,
             "delta_colorfulness": abs(means["colorfulness"] - cf_gt),
