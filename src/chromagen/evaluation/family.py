@@ -187,7 +187,7 @@ def train_families(names: list[str], budget: Budget, runs: Path, record: Path, d
     result: dict[str, Any] = {"date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                               "budget": asdict(budget), "deadline_s": deadline, "parallel": parallel,
                               "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-                              "families": {}}
+                              "on_device": family_recipe(FAMILIES[0], budget, runs).data.on_device, "families": {}}
     records: dict[str, dict[str, Any]] = result["families"]
     schedule = Schedule([n for n in FAMILIES if n in names], runs, deadline)  # starts before their chains
     write_json(result, record)
