@@ -4,9 +4,10 @@
 #   OUT=/out benchmarks/family_gpu.sh STEPS TRAIN_SECONDS [BATCH] [PARALLEL] [extra train options...]
 #
 # TRAIN_SECONDS: no family starts that would likely end after it (the mean of the finished ones), and
-# training is killed 60 s after it whatever happens; predict then scores what finished. Paths (override by
-# environment): DATA=/root/data (train/*.tar, val/, bench/<set>/, legacy/), RUNS=/root/runs (checkpoints,
-# large, not returned), CHROMAGEN_CACHE=/root/cache (LPIPS AlexNet, if there), PYTHON=python.
+# training is killed GRACE seconds after it (default 45) whatever happens; predict then scores what finished.
+# Paths and knobs (environment): DATA=/root/data (train/*.tar, val/, bench/<set>/, legacy/), RUNS=/root/runs
+# (checkpoints, large, not returned), CHROMAGEN_CACHE=/root/cache (LPIPS AlexNet, if there), PYTHON=python,
+# PREDICT_LIMIT (first N photos of each set in predict; default all).
 # $OUT gets at most 8 small files: family.log, train.json, predict.json, ab-NN.tar (<= 14 MB each, 50 MB in all).
 set -u
 STEPS=${1:?usage: family_gpu.sh STEPS TRAIN_SECONDS [BATCH] [PARALLEL] [train options...]}
@@ -32,13 +33,13 @@ LEGACY=()
 [ -d "$DATA/legacy" ] && LEGACY=(--legacy "$DATA/legacy")
 
 echo "== train $(date -u +%FT%TZ): steps $STEPS, batch $BATCH, parallel $PARALLEL, deadline $TRAIN_SECONDS s" >>"$LOG"
-timeout --kill-after=15 $(( TRAIN_SECONDS + 60 )) "$PYTHON" "$SCRIPT" train --data "$DATA/train" --val "$DATA/val" \
+timeout --kill-after=10 $(( TRAIN_SECONDS + ${GRACE:-45} )) "$PYTHON" "$SCRIPT" train --data "$DATA/train" --val "$DATA/val" \
     --steps "$STEPS" --batch "$BATCH" --parallel "$PARALLEL" --deadline "$TRAIN_SECONDS" \
     --runs "$RUNS" --out "$OUT" "$@" >>"$LOG" 2>&1
 echo "== train exit $? $(date -u +%FT%TZ)" >>"$LOG"
 
 "$PYTHON" "$SCRIPT" predict --out "$OUT" --val "$DATA/val" "${BENCH[@]}" "${LEGACY[@]}" \
-    --part-mb 14 --total-mb 50 >>"$LOG" 2>&1
+    ${PREDICT_LIMIT:+--limit "$PREDICT_LIMIT"} --part-mb 14 --total-mb 50 >>"$LOG" 2>&1
 echo "== predict exit $? $(date -u +%FT%TZ)" >>"$LOG"
 ls -l "$OUT" >>"$LOG"
 tail -n 30 "$LOG"

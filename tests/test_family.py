@@ -16,6 +16,7 @@ from chromagen.evaluation.family import (
     START,
     AbTars,
     Budget,
+    Schedule,
     ab_to_png,
     compose,
     family_recipe,
@@ -81,6 +82,20 @@ def test_deadline_and_missing_start_skip_without_training(tmp_path: Path) -> Non
     result = train_families(["cnn"], Budget(data=["none"]), tmp_path / "runs", tmp_path / "t.json", deadline=0)
     assert result["families"]["cnn"]["status"] == "skipped" and "deadline" in result["families"]["cnn"]["error"]
     assert json.loads((tmp_path / "t.json").read_text())["families"] == result["families"]
+
+
+def test_a_chained_family_waits_for_its_start_while_others_go_ahead(tmp_path: Path) -> None:
+    schedule = Schedule(["resnet-unet", "resnet-unet-gan", "cnn"], tmp_path, deadline=None)
+    skipped: list[str] = []
+    assert schedule.next({}, lambda name, reason: skipped.append(name)) == "resnet-unet"
+    assert schedule.next({}, lambda name, reason: skipped.append(name)) == "cnn"  # the GAN stage waits
+    assert schedule.next({}, lambda name, reason: skipped.append(name)) is None
+    schedule.running.discard("resnet-unet")
+    (tmp_path / "resnet-unet").mkdir()
+    (tmp_path / "resnet-unet" / "model.safetensors").write_bytes(b"")
+    records = {"resnet-unet": {"status": "done"}}
+    assert schedule.next(records, lambda name, reason: skipped.append(name)) == "resnet-unet-gan"
+    assert not skipped and not schedule.pending
 
 
 def _photos(folder: Path, count: int, seed: int, gray: bool = False) -> Path:
