@@ -145,11 +145,11 @@ def write_family_report(results: dict[str, Any], tars: list[Path], bench_root: P
     samples = bench_samples(results, members, bench_root, grid_rows)
     if samples:
         images["Bench photos: gray | every family | truth"] = save_grid(samples, figures / "grid-bench.png",
-                                                                        tile=128)
+                                                                        tile=128, note=note)
     legacy = legacy_samples(results, members, legacy_root)
     if legacy:
         images["Legacy photos (no truth): gray | every family"] = save_grid(legacy, figures / "grid-legacy.png",
-                                                                            tile=128)
+                                                                            tile=128, note=note)
     budget = train["budget"]
     lines = [
         "# The family benchmark",
