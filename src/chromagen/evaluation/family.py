@@ -331,14 +331,12 @@ def legacy_image(path: Path, long_side: int = 256) -> Tensor:
     return torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0).permute(2, 0, 1)
 
 
-def trained_rows(train: dict[str, Any], starts: bool = True) -> dict[str, str]:
-    """Result row -> weights: each trained family, and (``starts``) its untrained start."""
+def trained_rows(train: dict[str, Any]) -> dict[str, str]:
+    """Result row -> weights: each trained family, then its untrained start."""
     rows = {}
     for name, record in train["families"].items():
         if record["status"] == "done":
-            rows[name] = record["weights"]
-            if starts:
-                rows[name + START] = record["start"]
+            rows.update({name: record["weights"], name + START: record["start"]})
     return rows
 
 
