@@ -375,13 +375,13 @@ def predict_families(train: dict[str, Any], sets: dict[str, Path], stored_sets: 
     for set_name, root in sets.items():
         began = time.perf_counter()
         protocol = Protocol(size=size, limit=limit, working_size=working_size, fid=False, lpips=lpips, batch_size=16)
-        store = set_name in stored_sets
 
         def keep(row: str, files: list[Path], lab: Tensor, set_name: str = set_name, root: Path = root) -> None:
-            if store and (store_starts or not row.endswith(START)):
+            if store_starts or not row.endswith(START):
                 tars.add(set_name, row, [_relative(f, root) for f in files], lab[:, 1:])
 
-        scored, _ = evaluate(rows, root, protocol, device=device, samples=0, on_predictions=keep)
+        scored, _ = evaluate(rows, root, protocol, device=device, samples=0,
+                             on_predictions=keep if set_name in stored_sets else None)
         scored.pop("images")
         result["sets"][set_name] = scored
         result["roots"][set_name] = str(root)
