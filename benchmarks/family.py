@@ -66,15 +66,17 @@ def score(args: argparse.Namespace) -> None:
     roots = {name: args.bench_root / name for name in predicted["stored"] if name != "legacy"}
     result = family.score_families(_read(args.out / TRAIN_JSON), predicted, sorted(args.out.glob("ab-*.tar")),
                                    roots, not args.no_lpips, _log)
-    result["score"]["command"] = args.command_line
+    result["score"].update(command=args.command_line, out=str(args.out.resolve()))  # report finds the tars there
     family.write_json(result, args.results or args.out / RESULTS_JSON)
 
 
 def report(args: argparse.Namespace) -> None:
     from chromagen.evaluation.family_report import write_family_report
 
-    path = write_family_report(_read(args.results), sorted(args.results.parent.glob("ab-*.tar")), args.bench_root,
-                               args.legacy, args.doc, args.figures, args.command_line, args.grid_rows)
+    results = _read(args.results)
+    tars = Path(args.out or results["score"]["out"])
+    path = write_family_report(results, sorted(tars.glob("ab-*.tar")), args.bench_root, args.legacy, args.doc,
+                               args.figures, args.command_line, args.grid_rows)
     _log(f"wrote {path}")
 
 
@@ -117,11 +119,12 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("score", help="FID, KID (and missing LPIPS) from the stored ab; merge into results.json")
     s.add_argument("--out", type=Path, required=True, help="folder with train.json, predict.json, ab-*.tar")
     s.add_argument("--bench-root", type=Path, default=Path("/work/shared/data/bench"))
-    s.add_argument("--results", type=Path, help="default: OUT/results.json")
+    s.add_argument("--results", type=Path, help="default: OUT/results.json (give one where OUT is read-only)")
     s.add_argument("--no-lpips", action="store_true")
     s.set_defaults(run=score)
     r = sub.add_parser("report", help="docs/family.md and its figures from results.json")
-    r.add_argument("--results", type=Path, required=True, help="results.json (the ab tars beside it)")
+    r.add_argument("--results", type=Path, required=True, help="results.json from score")
+    r.add_argument("--out", type=Path, help="folder of the ab tars (default: the one score read)")
     r.add_argument("--bench-root", type=Path, default=Path("/work/shared/data/bench"))
     r.add_argument("--legacy", type=Path, default=Path("/work/shared/data/legacy"))
     r.add_argument("--doc", type=Path, default=Path("docs/family.md"))

@@ -147,8 +147,10 @@ def test_train_predict_score_report(tmp_path: Path) -> None:
     assert psnr(rebuilt, truth).mean().item() == pytest.approx(predicted["sets"]["setA"]["models"]["resnet-unet"]
                                                                ["psnr"], abs=0.05)
 
-    assert family_cli.main(["score", "--out", str(out), "--bench-root", str(data / "bench")]) == 0
-    results = json.loads((out / "results.json").read_text())
+    merged = tmp_path / "merged" / "results.json"  # the fetched folder may be read-only
+    assert family_cli.main(["score", "--out", str(out), "--bench-root", str(data / "bench"), "--results",
+                            str(merged)]) == 0
+    results = json.loads(merged.read_text())
     for set_name in ("setA", "setB"):
         rows = results["predict"]["sets"][set_name]["models"]
         assert rows["resnet-unet"]["fid"] > 0 and np.isfinite(rows["resnet-unet-gan"]["kid"])
@@ -156,7 +158,7 @@ def test_train_predict_score_report(tmp_path: Path) -> None:
     assert results["train"] == train
 
     doc = tmp_path / "docs" / "family.md"
-    assert family_cli.main(["report", "--results", str(out / "results.json"), "--bench-root", str(data / "bench"),
+    assert family_cli.main(["report", "--results", str(merged), "--bench-root", str(data / "bench"),
                             "--legacy", str(legacy), "--doc", str(doc), "--figures", str(doc.parent / "family")]) == 0
     text = doc.read_text()
     assert "## setA" in text and "## setB" in text and "## Findings" in text
