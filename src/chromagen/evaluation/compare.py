@@ -34,20 +34,28 @@ def loss_history(run: Path, tag: str = "train/loss") -> tuple[list[int], list[fl
 
 def save_loss_curves(runs: dict[str, Path], path: Path) -> Path:
     """One training-loss curve per run (losses of different objectives are not on one scale: see legend)."""
+    return save_curve_plot({name: loss_history(run) for name, run in runs.items()}, path, "training loss",
+                           "loss (recipe's own objective)", yscale="log")
+
+
+def save_curve_plot(curves: dict[str, tuple[list[int], list[float]]], path: Path, title: str, ylabel: str,
+                    yscale: str = "linear", note: str = "") -> Path:
+    """Named (steps, values) curves in one plot; ``note`` (e.g. the command that made it) goes below."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    for name, run in runs.items():
-        steps, values = loss_history(run)
+    for name, (steps, values) in curves.items():
         if steps:
             ax.plot(steps, values, label=name)
-    ax.set(title="training loss", xlabel="step", ylabel="loss (recipe's own objective)", yscale="log")
+    ax.set(title=title, xlabel="step", ylabel=ylabel, yscale=yscale)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
+    if note:
+        fig.text(0.01, 0.01, note, fontsize=6, color="gray")
+    fig.tight_layout(rect=(0, 0.03 if note else 0, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)

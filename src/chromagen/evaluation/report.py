@@ -51,14 +51,19 @@ def markdown_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def save_grid(samples: dict[str, Tensor], path: Path, tile: int = 160, overwrite: bool = True) -> Path:
-    """Rows of gray input | each model | ground truth, labeled, like the result figures in papers."""
+def save_grid(samples: dict[str, Tensor], path: Path, tile: int = 160, overwrite: bool = True,
+              note: str = "") -> Path:
+    """Rows of gray input | each model | ground truth (when known), labeled, like the figures in papers;
+    ``note`` (e.g. the command that made it) is written below."""
     names = list(samples)
-    rows = len(samples["truth"])
-    label_h, gap = 24, 4
-    canvas = Image.new("RGB", (len(names) * (tile + gap) + gap, label_h + rows * (tile + gap) + gap), "white")
+    rows = len(samples[names[0]])
+    label_h, gap, note_h = 24, 4, 16 if note else 0
+    canvas = Image.new("RGB", (len(names) * (tile + gap) + gap, label_h + rows * (tile + gap) + gap + note_h),
+                       "white")
     draw = ImageDraw.Draw(canvas)
     font = ImageFont.load_default(size=14)
+    if note:
+        draw.text((gap, canvas.height - note_h), note, fill="gray", font=ImageFont.load_default(size=10))
     for col, name in enumerate(names):
         x = gap + col * (tile + gap)
         label = name if len(name) <= 22 else "…" + name[-21:]

@@ -54,6 +54,8 @@ class Protocol:
     hint_seed: int = 0
     hint_patch: int = DEFAULT_PATCH  # side of each hint's square, in working-resolution pixels
     fast: bool = False  # PSNR, ab MSE, colorfulness (and hint ab error) only: no SSIM, LPIPS, FID or AuC
+    fid: bool = True  # False where the Inception weights are absent (FID is then computed elsewhere)
+    lpips: bool = True  # False where the AlexNet weights are absent
 
 
 @dataclass
@@ -97,6 +99,7 @@ def protocol_image(path: Path, size: int) -> Tensor:
 
 
 Predict = Callable[[Tensor, list[list[Hint]] | None], Tensor]  # (L (N,1,H,W), hints per image) -> Lab
+OnPredictions = Callable[[str, list[Path], Tensor], None]  # (result row, files, predicted Lab (N,3,S,S) on CPU)
 
 
 @dataclass
@@ -160,16 +163,19 @@ def protocol_batches(files: list[Path], protocol: Protocol) -> Iterator[tuple[li
 
 
 def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol, device: str = "cpu",
-             samples: int = 6, progress: Callable[[int], None] | None = None
-             ) -> tuple[dict[str, Any], dict[str, Tensor]]:
+             samples: int = 6, progress: Callable[[int], None] | None = None,
+             on_predictions: OnPredictions | None = None) -> tuple[dict[str, Any], dict[str, Tensor]]:
     """Score each model on the same images; returns the JSON-ready result and sample images for a grid.
 
     ``models`` maps display names to model specs (a list uses each spec as its own name). The samples
     dict holds (K, 3, S, S) tensors keyed ``input`` (gray), each model name, and ``truth``.
+    ``on_predictions`` receives every scored batch's predicted Lab (to store it, e.g. for FID elsewhere).
+    Metrics run on ``device``: on a GPU the CPU would otherwise be the bottleneck.
     """
     if isinstance(models, list):
         models = {spec: spec for spec in models}
-    from chromagen.evaluation.lpips_offline import lpips_distance
+    if protocol.lpips and not protocol.fast:  # imported only when used: a training machine may lack lpips
+        from chromagen.evaluation.lpips_offline import lpips_distance
 
     files = list_images(data, protocol.limit)
     working = protocol.working_size or DEFAULT_SIZE
@@ -177,7 +183,7 @@ def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol,
                   for row, predictor in make_predictors(name, spec, device, working, protocol.chroma,
                                                         protocol.hints).items()}
     tallies = {name: ModelTally(chroma=predictor.chroma) for name, predictor in predictors.items()}
-    want_fid = len(files) >= FID_MIN_IMAGES and not protocol.fast
+    want_fid = len(files) >= FID_MIN_IMAGES and not protocol.fast and protocol.fid
     truth_features: list[Tensor] = []
     kept: list[str] = []
     skipped: list[str] = []
@@ -202,23 +208,28 @@ def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol,
         samples_out["input"].append(quantize8(lab_to_rgb(gray_lab(lightness)))[:room])
         if want_fid:
             truth_features.append(_features(truth, device))
+        truth_on = truth.to(device)
         for name, predictor in predictors.items():
             hints = ground_truth_hints(truth, predictor.hints, indices, protocol.hint_seed, protocol.hint_patch,
                                        working) if predictor.hints else None
-            pred = quantize8(lab_to_rgb(predictor.predict(lightness.to(device), hints).cpu()))
+            lab = predictor.predict(lightness.to(device), hints)
+            if on_predictions:
+                on_predictions(name, chunk, lab.cpu())
+            pred = quantize8(lab_to_rgb(lab))
             tally = tallies[name]
             if hints:
-                tally.add("hint_ab_error", hinted_ab_error(pred, truth, hints))
-            tally.add("psnr", psnr(pred, truth))
-            tally.add("mse_ab", mse_ab(pred, truth))
+                tally.add("hint_ab_error", hinted_ab_error(pred.cpu(), truth, hints))
+            tally.add("psnr", psnr(pred, truth_on))
+            tally.add("mse_ab", mse_ab(pred, truth_on))
             tally.add("colorfulness", colorfulness(pred))
             if not protocol.fast:
-                tally.add("ssim", ssim(pred, truth))
-                tally.add("lpips", lpips_distance(pred.to(device), truth.to(device)).cpu())
-                tally.add_counts(*ab_hit_counts(pred, truth))
+                tally.add("ssim", ssim(pred, truth_on))
+                if protocol.lpips:
+                    tally.add("lpips", lpips_distance(pred, truth_on))
+                tally.add_counts(*ab_hit_counts(pred, truth_on))
             if want_fid:
                 tally.features.append(_features(pred, device))
-            samples_out[name].append(pred[:room])
+            samples_out[name].append(pred[:room].cpu())
         if progress:
             progress(len(chunk))
     if not kept:
@@ -234,12 +245,16 @@ def _features(images: Tensor, device: str) -> Tensor:
     return inception_features(images.to(device))
 
 
+def _fid(features: list[Tensor], truth_features: list[Tensor]) -> float:
+    from chromagen.evaluation.fid import fid  # only where FID runs: the Inception wheel may be absent
+
+    return fid(torch.cat(features), torch.cat(truth_features))
+
+
 def _summarize(models: list[str], tallies: dict[str, ModelTally], kept: list[str], skipped: list[str],
                truth_colorfulness: list[float], truth_features: list[Tensor], data: Path,
                protocol: Protocol, device: str) -> dict[str, Any]:
     """Averages per model plus per-image rows and accuracy curves, in the documented JSON schema."""
-    from chromagen.evaluation.fid import fid
-
     cf_gt = float(np.mean(truth_colorfulness))
     summary: dict[str, Any] = {}
     curves: dict[str, Any] = {}
@@ -254,7 +269,7 @@ def _summarize(models: list[str], tallies: dict[str, ModelTally], kept: list[str
             "skipped": len(skipped),
             "chroma": tally.chroma,
             **{k: means.get(k) for k in ("psnr", "ssim", "lpips")},  # --fast: no SSIM, LPIPS
-            "fid": fid(torch.cat(tally.features), torch.cat(truth_features)) if tally.features else None,
+            "fid": _fid(tally.features, truth_features) if tally.features else None,
             "colorfulness": means["colorfulness"],
             "colorfulness_gt": cf_gt,
             "delta_colorfulness": abs(means["colorfulness"] - cf_gt),

@@ -1,5 +1,6 @@
 """``fit``: a recipe in, a trained generator (Lightning checkpoints + exported safetensors) out."""
 
+import functools
 import os
 from collections.abc import Iterator
 from dataclasses import replace
@@ -46,6 +47,15 @@ def _report_decoding(done: int, total: int) -> None:
         rank_zero_info(f"decoded {done}/{total} training images into the device bank")
 
 
+@functools.lru_cache(maxsize=1)  # one bank at a time: it can take gigabytes of device memory
+def _decoded_bank(refs: tuple[ImageRef, ...], crop_size: int, store_size: int | None, min_scale: float,
+                  device: str, progress: bool) -> DeviceImageBank:
+    """The training photos decoded onto ``device``; the next run of this process on the same photos reuses
+    them (a benchmark fitting recipe after recipe decodes its training set once)."""
+    return DeviceImageBank.from_refs(list(refs), crop_size, store_size, min_scale, device=device,
+                                     progress=_report_decoding if progress else None)
+
+
 class BankBatches:
     """``data.on_device`` training data: an endless stream of uint8 batches cropped on the training device.
 
@@ -65,9 +75,8 @@ class BankBatches:
     def bank(self) -> DeviceImageBank:
         """Decoded on first use, on the device this process trains on."""
         data = self.recipe.data
-        return DeviceImageBank.from_refs(self.refs, data.crop_size, data.store_size, data.min_scale,
-                                         device=self.trainer.strategy.root_device,
-                                         progress=_report_decoding if self.progress else None)
+        return _decoded_bank(tuple(self.refs), data.crop_size, data.store_size, data.min_scale,
+                             str(self.trainer.strategy.root_device), self.progress)
 
     def __iter__(self) -> Iterator[Tensor]:
         yield from self.bank.batches(self.recipe.data.batch_size, self.recipe.trainer.seed, self.batches_seen,
@@ -155,6 +164,18 @@ def _init_generator(module: ColorizationModule, path: str) -> list[str]:
     return missing
 
 
+def start_module(recipe: Recipe) -> ColorizationModule:
+    """The module a fresh run starts from: built with the recipe's layers (pretrained encoders keep their
+    ImageNet weights), then ``init_from`` loaded and, for classification, the color prior installed; the
+    untrained baseline that a benchmark compares against."""
+    module = ColorizationModule(recipe.to_dict())
+    fresh = _init_generator(module, recipe.init_from) if recipe.init_from else None
+    classifies = recipe.loss == CLASSIFICATION or recipe.terms.classification > 0
+    if classifies and (fresh is None or any(k.endswith("prior") for k in fresh)):
+        _install_prior(module, recipe)  # a prior that came with the initial weights is kept
+    return module
+
+
 def _checkpointing(output: Path, every: int, validated: bool) -> list[ModelCheckpoint]:
     """``last.ckpt`` every ``every`` steps (for resuming) and, with validation, the best by val PSNR.
 
@@ -232,11 +253,7 @@ def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True
         BankBatches(find_images(recipe.data.train), recipe, batches_seen, trainer, progress)
         if recipe.data.on_device else _loader(recipe.data.train, recipe, train=True, batches_seen=batches_seen)
     )
-    module = ColorizationModule(recipe.to_dict())
-    fresh = _init_generator(module, recipe.init_from) if resume_from is None and recipe.init_from else None
-    classifies = recipe.loss == CLASSIFICATION or recipe.terms.classification > 0
-    if resume_from is None and classifies and (fresh is None or any(k.endswith("prior") for k in fresh)):
-        _install_prior(module, recipe)  # a prior that came with the initial weights is kept
+    module = ColorizationModule(recipe.to_dict()) if resume_from else start_module(recipe)
     if recipe.trainer.compile:
         module.generator.compile()  # compiles its __call__ in place: parameter names and checkpoints unchanged
     trainer.fit(module, train_data, val_loader, ckpt_path=str(resume_from) if resume_from else None)

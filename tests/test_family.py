@@ -1,0 +1,170 @@
+"""The family benchmark: recipes with shared overrides, the 8-bit ab store, KID, and the whole pipeline
+train -> predict -> score -> report on tiny generated photos."""
+
+import json
+import sys
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from chromagen.evaluation.family import (
+    FAMILIES,
+    START,
+    AbTars,
+    Budget,
+    Schedule,
+    ab_to_png,
+    compose,
+    family_recipe,
+    png_to_ab,
+    read_tars,
+    stored_ab,
+    train_families,
+)
+from chromagen.evaluation.fid import kid
+from chromagen.evaluation.metrics import psnr
+from chromagen.evaluation.runner import protocol_image
+from chromagen.models.weights import load_generator
+from tests.conftest import REPO, smooth_color_image
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+import family as family_cli  # noqa: E402  (benchmarks/family.py)
+
+
+def test_ab_png_round_trip_is_rounding() -> None:
+    ab = torch.empty(2, 2, 9, 7).uniform_(-140, 140, generator=torch.Generator().manual_seed(0))
+    ab[0, 0, 0, :3] = torch.tensor([-0.5, 0.5, 127.4])
+    for one in ab:
+        assert torch.equal(png_to_ab(ab_to_png(one)), one.round().clamp(-128, 127))
+
+
+def test_kid_matches_a_hand_computed_case() -> None:
+    # d = 1, k(u, v) = (u v + 1)^3. Within x: k(0, 1) = 1; within y: k(1, 2) = 27;
+    # across: k(0, 1), k(0, 2), k(1, 1), k(1, 2) = 1, 1, 8, 27, mean 9.25. KID = 1 + 27 - 2 * 9.25.
+    x, y = torch.tensor([[0.0], [1.0]]), torch.tensor([[1.0], [2.0]])
+    assert kid(x, y) == pytest.approx(9.5)
+    assert kid(y, x) == pytest.approx(9.5)
+    features = torch.randn(40, 8, generator=torch.Generator().manual_seed(1))
+    assert abs(kid(features[:20], features[20:])) < kid(features[:20], features[20:] + 1.0)
+
+
+def test_every_family_shares_the_budget_and_gans_get_as_many_generator_steps(tmp_path: Path) -> None:
+    budget = Budget(data=["shard.tar"], val=["val"], steps=7, batch=3, crop=64, seed=5, val_every=100)
+    for name in FAMILIES:
+        recipe = family_recipe(name, budget, tmp_path)
+        assert (recipe.data.train, recipe.data.val, recipe.data.batch_size, recipe.data.crop_size) == \
+               (["shard.tar"], ["val"], 3, 64)
+        assert (recipe.trainer.seed, recipe.trainer.val_every_steps, recipe.trainer.precision) == (5, 7, "auto")
+        assert recipe.trainer.max_steps == (14 if recipe.gan else 7), name
+    assert family_recipe("resnet-unet-gan", budget, tmp_path).init_from == str(
+        tmp_path / "resnet-unet" / "model.safetensors")
+
+
+def test_a_set_that_does_not_fit_is_dropped_whole(tmp_path: Path) -> None:
+    tars = AbTars(tmp_path, part_bytes=10_000, total_bytes=10_000)
+    noise = torch.randint(-100, 100, (3, 2, 64, 64)).float()  # incompressible: about 8 kB a PNG
+    tars.add("small", "a", ["x.jpg"], torch.zeros(1, 2, 8, 8))
+    tars.add("big", "a", ["1.jpg", "2.jpg", "3.jpg"], noise)
+    tars.flush()
+    tars.close()
+    assert tars.stored == {"small": {"a": ["x.jpg"]}} and tars.dropped == ["big/a"]
+    assert list(read_tars(tars.parts)) == ["small/a/0000.png"]
+
+
+def test_deadline_and_missing_start_skip_without_training(tmp_path: Path) -> None:
+    result = train_families(["resnet-unet-gan"], Budget(data=["none"]), tmp_path / "runs", tmp_path / "t.json")
+    assert result["families"]["resnet-unet-gan"]["status"] == "skipped"
+    assert "no weights" in result["families"]["resnet-unet-gan"]["error"]
+    result = train_families(["cnn"], Budget(data=["none"]), tmp_path / "runs", tmp_path / "t.json", deadline=0)
+    assert result["families"]["cnn"]["status"] == "skipped" and "deadline" in result["families"]["cnn"]["error"]
+    assert json.loads((tmp_path / "t.json").read_text())["families"] == result["families"]
+
+
+def test_a_chained_family_waits_for_its_start_while_others_go_ahead(tmp_path: Path) -> None:
+    schedule = Schedule(["resnet-unet", "resnet-unet-gan", "cnn"], tmp_path, deadline=None)
+    skipped: list[str] = []
+    assert schedule.next({}, lambda name, reason: skipped.append(name)) == "resnet-unet"
+    assert schedule.next({}, lambda name, reason: skipped.append(name)) == "cnn"  # the GAN stage waits
+    assert schedule.next({}, lambda name, reason: skipped.append(name)) is None
+    schedule.running.discard("resnet-unet")
+    (tmp_path / "resnet-unet").mkdir()
+    (tmp_path / "resnet-unet" / "model.safetensors").write_bytes(b"")
+    records = {"resnet-unet": {"status": "done"}}
+    assert schedule.next(records, lambda name, reason: skipped.append(name)) == "resnet-unet-gan"
+    assert not skipped and not schedule.pending
+
+
+def _photos(folder: Path, count: int, seed: int, gray: bool = False) -> Path:
+    folder.mkdir(parents=True)
+    for i in range(count):
+        image = Image.fromarray(smooth_color_image(40 + 3 * i, 56, seed=seed + i))
+        (image.convert("L") if gray else image).save(folder / f"p{i}.jpg", quality=95)
+    return folder
+
+
+def test_train_predict_score_report(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    train_dir, val = _photos(data / "train", 8, 0), _photos(data / "val", 2, 20)
+    bench = [_photos(data / "bench" / name, 3, 30 + 10 * i) for i, name in enumerate(("setA", "setB"))]
+    legacy = _photos(data / "legacy", 2, 60, gray=True)
+    out, runs = tmp_path / "out", tmp_path / "runs"
+    assert family_cli.main(["train", "--data", str(train_dir), "--val", str(val), "--steps", "2", "--batch", "2",
+                            "--crop", "32", "--val-every", "1", "--log-every", "1", "--workers", "0", "--families",
+                            "resnet-unet-gan", "resnet-unet", "--runs", str(runs), "--out", str(out)]) == 0
+    train = json.loads((out / "train.json").read_text())
+    assert list(train["families"]) == ["resnet-unet", "resnet-unet-gan"]  # the start first, whatever the order
+    for name, record in train["families"].items():
+        assert record["status"] == "done" and record["steps"] == 2 and record["wall_s"] > 0, record
+        assert len(record["loss"]["values"]) == 2 and record["val_psnr"]["values"], record
+    gan_steps = torch.load(runs / "resnet-unet-gan" / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
+    assert gan_steps == 4  # 2 generator + 2 discriminator updates
+    parent, _ = load_generator(train["families"]["resnet-unet"]["weights"])
+    start, _ = load_generator(train["families"]["resnet-unet-gan"]["start"])
+    assert all(torch.equal(a, b) for a, b in zip(parent.state_dict().values(), start.state_dict().values()))
+
+    assert family_cli.main(["predict", "--out", str(out), "--val", str(val), "--bench", str(bench[0]), "--bench",
+                            str(bench[1]), "--legacy", str(legacy), "--device", "cpu", "--size", "64", "--working-size", "64"]) == 0
+    predicted = json.loads((out / "predict.json").read_text())
+    assert list(predicted["sets"]) == ["val", "setA", "setB"]
+    for scored in predicted["sets"].values():
+        rows = scored["models"]
+        assert set(rows) == {"resnet-unet", "resnet-unet@start", "resnet-unet-gan", "resnet-unet-gan@start"}
+        assert rows["resnet-unet-gan" + START]["psnr"] == rows["resnet-unet"]["psnr"]  # its start is that model
+        assert all(row["fid"] is None and row["lpips"] > 0 and 0 < row["auc"] < 1 for row in rows.values())
+    assert set(predicted["stored"]) == {"setA", "setB", "legacy"} and not predicted["dropped"]
+    members = read_tars([out / name for name in predicted["tars"]])
+    assert len(members) == 2 * 2 * 3 + 2 * 2
+    # The stored ab rebuild the protocol's images up to rounding ab to integers.
+    files = predicted["stored"]["setA"]["resnet-unet"]
+    truth = torch.stack([protocol_image(bench[0] / f, 64) for f in files])
+    from chromagen.color import rgb_to_lab
+
+    rebuilt = compose(rgb_to_lab(truth)[:, :1], stored_ab(members, "setA", "resnet-unet", range(len(files))))
+    assert psnr(rebuilt, truth).mean().item() == pytest.approx(predicted["sets"]["setA"]["models"]["resnet-unet"]
+                                                               ["psnr"], abs=0.05)
+
+    merged = tmp_path / "merged" / "results.json"  # the fetched folder may be read-only
+    assert family_cli.main(["score", "--out", str(out), "--bench-root", str(data / "bench"), "--results",
+                            str(merged)]) == 0
+    results = json.loads(merged.read_text())
+    for set_name in ("setA", "setB"):
+        rows = results["predict"]["sets"][set_name]["models"]
+        assert rows["resnet-unet"]["fid"] > 0 and np.isfinite(rows["resnet-unet-gan"]["kid"])
+        assert rows["resnet-unet@start"]["fid"] is None  # starts are not stored by default
+    assert results["train"] == train
+
+    doc = tmp_path / "docs" / "family.md"
+    assert family_cli.main(["report", "--results", str(merged), "--bench-root", str(data / "bench"),
+                            "--legacy", str(legacy), "--doc", str(doc), "--figures", str(doc.parent / "family")]) == 0
+    text = doc.read_text()
+    assert "## setA" in text and "## setB" in text and "## Findings" in text
+    assert "| resnet-unet-gan@start |" in text and "python benchmarks/family.py report" in text
+    for figure in ("accuracy", "loss", "val-psnr", "grid-bench", "grid-legacy"):
+        with Image.open(doc.parent / "family" / f"{figure}.png") as image:
+            assert min(image.size) > 100
+    with tarfile.open(out / predicted["tars"][0]) as tar:
+        assert all(m.size < 14e6 for m in tar.getmembers())
