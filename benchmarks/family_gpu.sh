@@ -10,6 +10,7 @@
 # PREDICT_LIMIT (first N photos of each set in predict; default all).
 # $OUT gets at most 8 small files: family.log, train.json, predict.json, ab-NN.tar (<= 14 MB each, 50 MB in all).
 set -u
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}  # see data/device_bank.single_threaded_ops
 STEPS=${1:?usage: family_gpu.sh STEPS TRAIN_SECONDS [BATCH] [PARALLEL] [train options...]}
 TRAIN_SECONDS=${2:?usage: family_gpu.sh STEPS TRAIN_SECONDS [BATCH] [PARALLEL] [train options...]}
 BATCH=${3:-64}

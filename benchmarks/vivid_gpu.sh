@@ -6,6 +6,7 @@
 # Writes OUT_DIR/<recipe>.safetensors (exported last step), OUT_DIR/summary.txt (exit code, wall time per
 # run) and OUT_DIR/vivid-logs.tgz (console logs + TensorBoard scalars). CHROMAGEN overrides the command.
 set -uo pipefail
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}  # see data/device_bank.single_threaded_ops
 train=$1 val=$2 out=$3
 cg=${CHROMAGEN:-chromagen}
 mkdir -p "$out" runs

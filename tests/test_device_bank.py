@@ -82,3 +82,25 @@ def test_sampling_is_deterministic_and_the_stream_resumes() -> None:
     stream = list(islice(bank.batches(4, seed=7), 5))
     assert all(torch.equal(a, b) for a, b in zip(stream[3:], islice(bank.batches(4, seed=7, start=3), 2)))
     assert not torch.equal(stream[0], next(bank.batches(4, seed=7, rank=1)))  # ranks draw different crops
+
+
+def test_decoding_threads_run_single_threaded_torch_ops(image_dir: Path, monkeypatch) -> None:
+    """Each decoding thread's resize must not fan out over every core (cores^2 threads stalled the GPU host)."""
+    from chromagen.data import device_bank
+
+    seen: list[int] = []
+    real = device_bank.decode_square
+
+    def spy(ref, size):
+        seen.append(torch.get_num_threads())
+        return real(ref, size)
+
+    monkeypatch.setattr(device_bank, "decode_square", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        device_bank.DeviceImageBank.from_refs(find_images([str(image_dir)]), 16, workers=2)
+        assert seen and set(seen) == {1}
+        assert torch.get_num_threads() == 2  # restored for training
+    finally:
+        torch.set_num_threads(before)

@@ -19,6 +19,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -40,6 +41,23 @@ def decode_square(ref: ImageRef, size: int) -> Tensor | None:
     except (OSError, ValueError):
         return None
     return TF.center_crop(TF.resize(image, size, antialias=True), size)
+
+
+@contextmanager
+def single_threaded_ops() -> Iterator[None]:
+    """torch ops on one thread each while the decoding threads run, then the previous setting again.
+
+    Each decoding thread's ops could otherwise fan out over all cores (cores^2 threads per process). On a
+    16-core GPU host (2026-11-27), six training processes decoding at once with default thread settings got
+    through fewer than 16k of 19k photos in 7 minutes; three processes under OMP_NUM_THREADS=1 decoded them
+    in seconds. The cause was not isolated further (the two runs differ in process count too).
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:
@@ -70,7 +88,7 @@ class DeviceImageBank:
         size = store_size or crop_size
         images = torch.empty((len(refs), 3, size, size), dtype=torch.uint8)
         kept = 0
-        with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
+        with single_threaded_ops(), ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
             for done, image in enumerate(pool.map(lambda ref: decode_square(ref, size), refs), 1):
                 if image is not None:
                     images[kept] = image
