@@ -22,7 +22,6 @@ from chromagen.evaluation.runner import list_images
 from chromagen.inference import Colorizer
 from chromagen.media.image import load_image
 
-TILE = 200
 
 
 def to_rgb8(rgb: np.ndarray) -> np.ndarray:
@@ -35,25 +34,25 @@ def hasler(rgb8: np.ndarray) -> float:
     return float(colorfulness(torch.from_numpy(np.ascontiguousarray(rgb8)).permute(2, 0, 1)[None].float() / 255.0)[0])
 
 
-def tile(rgb8: np.ndarray, label: str) -> Image.Image:
-    """The photo fitted into a TILE x TILE square on white, with a caption."""
+def tile(rgb8: np.ndarray, label: str, side: int) -> Image.Image:
+    """The photo fitted into a ``side`` x ``side`` square on white, with a caption."""
     image = Image.fromarray(rgb8)
-    image.thumbnail((TILE, TILE - 14), Image.Resampling.LANCZOS)
-    canvas = Image.new("RGB", (TILE, TILE), "white")
-    canvas.paste(image, ((TILE - image.width) // 2, 0))
-    ImageDraw.Draw(canvas).text((4, TILE - 13), label, fill="black")
+    image.thumbnail((side, side - 14), Image.Resampling.LANCZOS)
+    canvas = Image.new("RGB", (side, side), "white")
+    canvas.paste(image, ((side - image.width) // 2, 0))
+    ImageDraw.Draw(canvas).text((4, side - 13), label, fill="black")
     return canvas
 
 
 def sheet(rows: list[list[Image.Image]], path: Path) -> None:
-    """Rows of tiles into one JPEG."""
-    width = max(len(r) for r in rows) * TILE
-    out = Image.new("RGB", (width, len(rows) * TILE), "white")
+    """Rows of equal square tiles into one JPEG."""
+    side = rows[0][0].width
+    out = Image.new("RGB", (max(len(r) for r in rows) * side, len(rows) * side), "white")
     for y, row in enumerate(rows):
         for x, t in enumerate(row):
-            out.paste(t, (x * TILE, y * TILE))
+            out.paste(t, (x * side, y * side))
     path.parent.mkdir(parents=True, exist_ok=True)
-    out.save(path, quality=85, optimize=True)
+    out.save(path, quality=80, optimize=True)
 
 
 def main() -> None:
@@ -63,6 +62,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int)
     parser.add_argument("--sheet", type=Path, help="Contact sheet: per photo, the input then each model.")
     parser.add_argument("--columns", type=int, default=2, help="Photos side by side per sheet row.")
+    parser.add_argument("--tile", type=int, default=200, help="Side of each sheet tile in pixels.")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     torch.set_grad_enabled(False)
@@ -73,11 +73,11 @@ def main() -> None:
     for path in files:
         image = load_image(path)
         gray = np.asarray(Image.fromarray(to_rgb8(image.pixels)).convert("L").convert("RGB"))
-        group = [tile(gray, path.stem[:28])]
+        group = [tile(gray, path.stem[:28], args.tile)]
         for name, colorizer in colorizers.items():
             rgb8 = to_rgb8(colorizer.colorize(image))
             scores[name].append(hasler(rgb8))
-            group.append(tile(rgb8, f"{Path(name).stem[:18]} {scores[name][-1]:.0f}"))
+            group.append(tile(rgb8, f"{Path(name).stem[:18]} {scores[name][-1]:.0f}", args.tile))
         groups.append(group)
     result = {"data": str(args.data), "n": len(files),
               "median_colorfulness": {m: statistics.median(v) for m, v in scores.items()},

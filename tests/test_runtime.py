@@ -12,7 +12,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from chromagen import color
-from chromagen.backends import BUNDLED_DIR, open_backend, pick_backend
+from chromagen.backends import open_backend, pick_backend
+from chromagen.catalog import WEIGHTS_DIR as BUNDLED_DIR
 from chromagen.backends.onnx_backend import color_session
 from chromagen.cli import app
 from chromagen.errors import ChromagenError
@@ -66,8 +67,31 @@ def test_bundled_default_ships_as_onnx_matching_its_weights() -> None:
 
 
 def test_wheel_payload_stays_under_40_mb() -> None:
-    shipped = [*BUNDLED_DIR.iterdir(), *(BUNDLED_DIR.parent / "backends" / "graphs").iterdir()]
+    import tomllib
+
+    patterns = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["chromagen"]
+    package = BUNDLED_DIR.parent
+    shipped = {p for pattern in patterns for p in package.glob(pattern) if p.is_file()}
+    assert BUNDLED_DIR / "default.onnx" in shipped and BUNDLED_DIR / "default.safetensors" in shipped
     assert sum(p.stat().st_size for p in shipped) < 40 * 2**20
+
+
+def test_bundled_models_without_torch_weights_run_on_onnx_even_on_cuda(tmp_path: Path, monkeypatch) -> None:
+    import json
+
+    import chromagen.catalog as catalog
+
+    (tmp_path / "onnx-only.onnx").write_bytes(b"")
+    (tmp_path / "both.onnx").write_bytes(b"")
+    (tmp_path / "both.safetensors").write_bytes(b"")
+    entries = {"onnx-only": "onnx-only.safetensors", "both": "both.safetensors", "alias": "both.safetensors"}
+    (tmp_path / "catalog.json").write_text(json.dumps({k: {"architecture": "effnet-unet", "file": v}
+                                                       for k, v in entries.items()}))
+    monkeypatch.setattr(catalog, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(catalog, "CATALOG", tmp_path / "catalog.json")
+    assert pick_backend("onnx-only", "auto", "cuda") == "onnx"
+    assert pick_backend("both", "auto", "cuda") == "torch"
+    assert pick_backend("alias", "auto", "cuda") == "torch"  # entries sharing a file share its formats
 
 
 @pytest.mark.parametrize(("model", "backend", "device", "expected"), [

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chromagen.backends import Backend, open_backend
+from chromagen.catalog import bundled_entry
 from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE
 from chromagen.errors import ChromagenError
 from chromagen.media.image import LoadedImage
@@ -40,11 +41,15 @@ _FLOATS = (np.float16, np.float32, np.float64)
 
 
 def stored_chroma(meta: dict[str, str], model: str) -> float:
-    """The saturation gain a weights file was calibrated with (``chroma`` metadata; 1.0 when absent)."""
+    """The saturation gain a model was calibrated with: a bundled name's catalogue ``chroma`` (entries may
+    share one network at different gains), else the weights file's ``chroma`` metadata (1.0 when absent)."""
+    entry = bundled_entry(model)
+    value = entry.extra.get("chroma") if entry is not None else None
+    value = meta.get("chroma", "1.0") if value is None else value
     try:
-        return float(meta.get("chroma", "1.0"))
-    except ValueError as exc:
-        raise ChromagenError(f"{model}: invalid chroma metadata {meta['chroma']!r}") from exc
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        raise ChromagenError(f"{model}: invalid chroma calibration {value!r}") from exc
 
 
 def working_shape(height: int, width: int, size: int) -> tuple[int, int]:

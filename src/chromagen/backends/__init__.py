@@ -12,10 +12,10 @@ from typing import Protocol
 
 import numpy as np
 
+from chromagen.catalog import bundled, bundled_entry
 from chromagen.errors import ChromagenError
 
 BACKENDS = ("auto", "torch", "onnx")
-BUNDLED_DIR = Path(__file__).resolve().parent.parent / "weights"
 TORCH_SUFFIXES = (".safetensors", ".ckpt")
 TRAIN_EXTRA = "pip install 'chromagen[train]'"
 
@@ -52,8 +52,19 @@ def require_torch(what: str) -> None:
 
 
 def bundled_names() -> list[str]:
-    """Models shipped inside the package (by file stem, in either format)."""
-    return sorted({p.stem for p in BUNDLED_DIR.iterdir() if p.suffix in (".onnx", *TORCH_SUFFIXES)})
+    """Models shipped inside the package: the names of the weights catalogue."""
+    return [entry.name for entry in bundled()]
+
+
+def bundled_file(model: str, suffix: str) -> Path | None:
+    """The bundled model's weights in one format (``.onnx``, ``.safetensors``), if this install has them.
+
+    Catalogue entries may share a file (the same network at another calibration), so the file is the
+    entry's, not the name's.
+    """
+    entry = bundled_entry(model)
+    path = entry.path.with_suffix(suffix) if entry is not None else None
+    return path if path is not None and path.is_file() else None
 
 
 def _cuda_present() -> bool:
@@ -73,15 +84,17 @@ def pick_backend(model: str, backend: str, device: str) -> str:
     if model.endswith(TORCH_SUFFIXES):
         return "torch"
     wants_cuda = device.startswith("cuda") or (device == "auto" and _cuda_present())
-    return "torch" if wants_cuda else "onnx"
+    # A wheel ships some bundled models as ONNX only (package size): those run on ONNX Runtime here too.
+    has_torch_file = any(bundled_file(model, suffix) for suffix in TORCH_SUFFIXES)
+    return "torch" if wants_cuda and (has_torch_file or model not in bundled_names()) else "onnx"
 
 
 def model_file(model: str, suffixes: tuple[str, ...]) -> Path:
     """A bundled name (in one of ``suffixes``) or an existing file path."""
     for suffix in suffixes:
-        bundled = BUNDLED_DIR / f"{model}{suffix}"
-        if model in bundled_names() and bundled.is_file():
-            return bundled
+        path = bundled_file(model, suffix)
+        if path is not None:
+            return path
     path = Path(model)
     if path.is_file():
         return path

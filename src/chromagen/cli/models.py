@@ -14,11 +14,16 @@ def models() -> None:
     from chromagen.catalog import bundled
 
     weights = Table(title="bundled weights (colorize/evaluate --model NAME)")
-    for column in ("name", "architecture", "val PSNR", "val LPIPS", "description"):
+    for column in ("name", "architecture", "chroma", "val PSNR", "val LPIPS", "val FID", "val colorfulness",
+                   "description"):
         weights.add_column(column)
     for entry in bundled():
         val = entry.val or {}
-        weights.add_row(entry.name, entry.architecture, _figure(val.get("psnr"), " dB"), _figure(val.get("lpips")),
+        colorful = _figure(val.get("colorfulness"))
+        if val.get("colorfulness") is not None and val.get("colorfulness_gt"):
+            colorful += f" ({val['colorfulness'] / val['colorfulness_gt']:.2f}x truth)"
+        weights.add_row(entry.name, entry.architecture, _figure(entry.extra.get("chroma", 1.0)),
+                        _figure(val.get("psnr"), " dB"), _figure(val.get("lpips")), _figure(val.get("fid")), colorful,
                         entry.description)
     out.print(weights)
     try:

@@ -12,10 +12,10 @@ from torch import Tensor
 
 from chromagen.media.image import save_image, to_uint8
 
-COLUMNS = ("n", "skipped", "psnr", "ssim", "lpips", "fid", "colorfulness", "colorfulness_gt", "mse_ab", "auc",
+COLUMNS = ("n", "skipped", "psnr", "ssim", "lpips", "fid", "kid", "colorfulness", "colorfulness_gt", "mse_ab", "auc",
            "auc_rebalanced", "hint_ab_error")
-HEADERS = ("n", "skip", "PSNR", "SSIM", "LPIPS", "FID", "CF", "CF gt", "MSE ab", "AuC", "AuC rb", "ab err @hints")
-HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "lpips": False, "fid": False, "mse_ab": False, "auc": True,
+HEADERS = ("n", "skip", "PSNR", "SSIM", "LPIPS", "FID", "KID", "CF", "CF gt", "MSE ab", "AuC", "AuC rb", "ab err @hints")
+HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "lpips": False, "fid": False, "kid": False, "mse_ab": False, "auc": True,
                     "auc_rebalanced": True, "hint_ab_error": False}
 
 

@@ -38,6 +38,7 @@ from chromagen.media.walker import IMAGE, walk
 
 GRAY_MODEL = "gray"
 FID_MIN_IMAGES = 50
+KID_MIN_IMAGES = 10  # KID is unbiased at any n, so small sets (Kodak24, McMaster) get it; FID needs more
 
 
 @dataclass
@@ -183,7 +184,7 @@ def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol,
                   for row, predictor in make_predictors(name, spec, device, working, protocol.chroma,
                                                         protocol.hints).items()}
     tallies = {name: ModelTally(chroma=predictor.chroma) for name, predictor in predictors.items()}
-    want_fid = len(files) >= FID_MIN_IMAGES and not protocol.fast and protocol.fid
+    want_fid = len(files) >= KID_MIN_IMAGES and not protocol.fast and protocol.fid  # Inception features
     truth_features: list[Tensor] = []
     kept: list[str] = []
     skipped: list[str] = []
@@ -245,10 +246,12 @@ def _features(images: Tensor, device: str) -> Tensor:
     return inception_features(images.to(device))
 
 
-def _fid(features: list[Tensor], truth_features: list[Tensor]) -> float:
-    from chromagen.evaluation.fid import fid  # only where FID runs: the Inception wheel may be absent
+def _distances(features: list[Tensor], truth_features: list[Tensor]) -> dict[str, float]:
+    """FID and KID of a model's Inception features against the truth's (KID is unbiased at small n)."""
+    from chromagen.evaluation.fid import fid, kid  # only where FID runs: the Inception wheel may be absent
 
-    return fid(torch.cat(features), torch.cat(truth_features))
+    ours, truth = torch.cat(features), torch.cat(truth_features)
+    return {"fid": fid(ours, truth) if len(truth) >= FID_MIN_IMAGES else None, "kid": kid(ours, truth)}
 
 
 def _summarize(models: list[str], tallies: dict[str, ModelTally], kept: list[str], skipped: list[str],
@@ -269,7 +272,7 @@ def _summarize(models: list[str], tallies: dict[str, ModelTally], kept: list[str
             "skipped": len(skipped),
             "chroma": tally.chroma,
             **{k: means.get(k) for k in ("psnr", "ssim", "lpips")},  # --fast: no SSIM, LPIPS
-            "fid": _fid(tally.features, truth_features) if tally.features else None,
+            **(_distances(tally.features, truth_features) if tally.features else {"fid": None, "kid": None}),
             "colorfulness": means["colorfulness"],
             "colorfulness_gt": cf_gt,
             "delta_colorfulness": abs(means["colorfulness"] - cf_gt),
@@ -295,6 +298,7 @@ def _summarize(models: list[str], tallies: dict[str, ModelTally], kept: list[str
         "gray_skip": f"mean Lab chroma < {protocol.gray_threshold}",
         "skipped_files": skipped,
         "fid_min_images": FID_MIN_IMAGES,
+        "kid_min_images": KID_MIN_IMAGES,
         "device": device,
         "chromagen": __version__,
         "date": datetime.date.today().isoformat(),
