@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-COLUMNS = ("n", "skipped", "psnr", "ssim", "lpips", "fid", "colorfulness", "colorfulness_gt", "mse_ab", "auc",
+COLUMNS = ("n", "skipped", "psnr", "ssim", "lpips", "fid", "kid", "colorfulness", "colorfulness_gt", "mse_ab", "auc",
            "auc_rebalanced")
 
 
