@@ -213,3 +213,29 @@ def test_prior_command_and_classification_recipe_use_it(tmp_path: Path, image_di
     assert result.exit_code == 0, result.output
     model, _ = load_generator(tmp_path / "run" / "model.safetensors")
     assert np.allclose(model.prior.numpy(), values, atol=1e-3)  # fp16 file: saved with the model
+
+
+def test_sigterm_stops_at_a_step_and_still_exports(tmp_path: Path, image_dir: Path) -> None:
+    """A run killed by a time limit (SIGTERM) keeps what it learned: the last checkpoint and the weights."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from safetensors import safe_open
+
+    config = _tiny_recipe(tmp_path, image_dir, trainer={"max_steps": 100000, "val_every_steps": 2})
+    run = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    job = subprocess.Popen([sys.executable, "-m", "chromagen", "train", "--config", str(config), "--output", str(run)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while not (run / "checkpoints" / "last.ckpt").is_file() and time.monotonic() < deadline and job.poll() is None:
+        time.sleep(0.2)
+    job.send_signal(signal.SIGTERM)
+    output, _ = job.communicate(timeout=120)
+    assert job.returncode != 0 and "stopped by SIGTERM" in output, output[-2000:]
+    with safe_open(str(run / "model.safetensors"), framework="pt") as fh:
+        step = int(fh.metadata()["step"])
+    assert 2 <= step < 100000 and _step(run / "checkpoints" / "last.ckpt") == step

@@ -2,7 +2,10 @@
 
 import functools
 import os
+import signal
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -12,6 +15,7 @@ import torch
 from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch import Tensor
 from torch.utils.data import DataLoader
 
@@ -202,6 +206,24 @@ def _early_stopping(recipe: Recipe, val_loader: DataLoader | None) -> list[Early
     return [EarlyStopping(monitor="val/psnr", mode="max", patience=patience, check_on_train_epoch_end=False)]
 
 
+@contextmanager
+def _sigterm_at_step_boundary() -> Iterator[None]:
+    """Let SIGTERM end training at the next step instead of killing the process.
+
+    Lightning notes the signal and then calls the handler that was installed before it; with Python's
+    default one that kills the process mid-step. A no-op handler underneath leaves Lightning's flag, which
+    stops the loop at the next step boundary (SIGTERMException). Only the main thread may set handlers.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _precision(recipe: Recipe) -> str:
     if recipe.trainer.precision != "auto":
         return recipe.trainer.precision
@@ -210,6 +232,9 @@ def _precision(recipe: Recipe) -> str:
 
 def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True) -> Path:
     """Train, keep checkpoints under ``output/checkpoints``, and export the best generator.
+
+    SIGTERM (a time limit, a scheduler) stops at the next step boundary and still saves and exports, then
+    raises: a run cut short on a borrowed GPU keeps what it learned.
 
     With ``resume`` an interrupted run continues exactly from ``output/checkpoints/last.ckpt``: step,
     optimizer, scheduler and data position are restored, and all randomness is a function of
@@ -256,7 +281,12 @@ def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True
     module = ColorizationModule(recipe.to_dict()) if resume_from else start_module(recipe)
     if recipe.trainer.compile:
         module.generator.compile()  # compiles its __call__ in place: parameter names and checkpoints unchanged
-    trainer.fit(module, train_data, val_loader, ckpt_path=str(resume_from) if resume_from else None)
+    try:
+        with _sigterm_at_step_boundary():
+            trainer.fit(module, train_data, val_loader, ckpt_path=str(resume_from) if resume_from else None)
+        interrupted = False
+    except SIGTERMException:  # raised at a step boundary: the weights are whole, so keep and export them
+        interrupted = True
     if _saved(last, "global_step") != trainer.global_step:  # the run ended between two saves (max_steps, early stop)
         trainer.save_checkpoint(last)
     best = checkpoints[-1].best_model_path if recipe.trainer.export == "best" else ""
@@ -266,6 +296,9 @@ def fit(recipe: Recipe, output: Path, resume: bool = True, progress: bool = True
     if trainer.is_global_zero:
         save_generator(module.generator, recipe.model.name, recipe.model.kwargs, exported,
                        extra={"step": str(trainer.global_step), "checkpoint": Path(best).name if best else ""})
+    if interrupted:
+        raise ChromagenError(f"stopped by SIGTERM at step {trainer.global_step}: weights so far exported to "
+                             f"{exported}; run the same command again to resume")
     return exported
 
 
