@@ -75,13 +75,7 @@ async function render() {
   say($("status"), "Colorizing…");
   try {
     const blob = await (await api(renderUrl("jpeg"), { signal: controller.signal })).blob();
-    const after = $("after");
-    await new Promise((resolve, reject) => {
-      after.onload = resolve;
-      after.onerror = reject;
-      if (after.src) URL.revokeObjectURL(after.src);
-      after.src = URL.createObjectURL(blob);
-    });
+    await showBlob($("after"), blob);
     state.renders += 1;
     document.body.dataset.renders = state.renders;
     document.body.dataset.state = "ready";

@@ -56,3 +56,13 @@ function say(element, text, isError = false) {
   element.textContent = text;
   element.classList.toggle("error", isError);
 }
+
+/** Show a fetched image blob in an <img>, freeing the previous one; resolves once it has decoded. */
+function showBlob(img, blob) {
+  return new Promise((resolve, reject) => {
+    img.onload = resolve;
+    img.onerror = reject;
+    if (img.src) URL.revokeObjectURL(img.src);
+    img.src = URL.createObjectURL(blob);
+  });
+}

@@ -26,13 +26,7 @@ async function nextTrial() {
   try {
     const next = await (await api("/api/v1/study/next")).json();
     const blob = await (await api(next.image)).blob();
-    const photo = $("photo");
-    await new Promise((resolve, reject) => {
-      photo.onload = resolve;
-      photo.onerror = reject;
-      if (photo.src) URL.revokeObjectURL(photo.src);
-      photo.src = URL.createObjectURL(blob);
-    });
+    await showBlob($("photo"), blob);
     trial = next.trial;
     document.body.dataset.state = "ready";
   } catch (error) {
