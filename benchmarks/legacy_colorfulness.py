@@ -20,13 +20,8 @@ from PIL import Image, ImageDraw
 from chromagen.evaluation.metrics import colorfulness
 from chromagen.evaluation.runner import list_images
 from chromagen.inference import Colorizer
-from chromagen.media.image import load_image
+from chromagen.media.image import load_image, to_depth
 
-
-
-def to_rgb8(rgb: np.ndarray) -> np.ndarray:
-    """uint8 or uint16 RGB -> uint8 (16-bit scans are scored and shown at 8 bits)."""
-    return rgb if rgb.dtype == np.uint8 else (rgb.astype(np.float32) / 257.0).round().astype(np.uint8)
 
 
 def hasler(rgb8: np.ndarray) -> float:
@@ -72,10 +67,10 @@ def main() -> None:
     groups: list[list[Image.Image]] = []
     for path in files:
         image = load_image(path)
-        gray = np.asarray(Image.fromarray(to_rgb8(image.pixels)).convert("L").convert("RGB"))
+        gray = np.asarray(Image.fromarray(to_depth(image.pixels, np.uint8)).convert("L").convert("RGB"))
         group = [tile(gray, path.stem[:28], args.tile)]
         for name, colorizer in colorizers.items():
-            rgb8 = to_rgb8(colorizer.colorize(image))
+            rgb8 = to_depth(colorizer.colorize(image), np.uint8)
             scores[name].append(hasler(rgb8))
             group.append(tile(rgb8, f"{Path(name).stem[:18]} {scores[name][-1]:.0f}", args.tile))
         groups.append(group)

@@ -45,3 +45,8 @@ def bundled() -> list[Bundled]:
 def bundled_entry(name: str) -> Bundled | None:
     """The catalogue entry called ``name``, or None."""
     return next((entry for entry in bundled() if entry.name == name), None)
+
+
+def bundled_names() -> list[str]:
+    """Names of the models shipped inside the package, in catalogue order."""
+    return [entry.name for entry in bundled()]

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from chromagen.catalog import bundled, bundled_entry
+from chromagen.catalog import bundled_entry, bundled_names
 from chromagen.errors import ChromagenError
 
 BACKENDS = ("auto", "torch", "onnx")
@@ -49,11 +49,6 @@ def require_torch(what: str) -> None:
         import torch  # noqa: F401  (the caller imports it next anyway)
     except ImportError:
         raise ChromagenError(f"{what} needs PyTorch, which the base install leaves out: {TRAIN_EXTRA}") from None
-
-
-def bundled_names() -> list[str]:
-    """Models shipped inside the package: the names of the weights catalogue."""
-    return [entry.name for entry in bundled()]
 
 
 def bundled_file(model: str, suffix: str) -> Path | None:

@@ -184,7 +184,7 @@ def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol,
                   for row, predictor in make_predictors(name, spec, device, working, protocol.chroma,
                                                         protocol.hints).items()}
     tallies = {name: ModelTally(chroma=predictor.chroma) for name, predictor in predictors.items()}
-    want_fid = len(files) >= KID_MIN_IMAGES and not protocol.fast and protocol.fid  # Inception features
+    want_features = len(files) >= KID_MIN_IMAGES and not protocol.fast and protocol.fid  # Inception, for KID/FID
     truth_features: list[Tensor] = []
     kept: list[str] = []
     skipped: list[str] = []
@@ -207,7 +207,7 @@ def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol,
         room = max(0, samples - sum(len(t) for t in samples_out["truth"]))
         samples_out["truth"].append(truth[:room])
         samples_out["input"].append(quantize8(lab_to_rgb(gray_lab(lightness)))[:room])
-        if want_fid:
+        if want_features:
             truth_features.append(_features(truth, device))
         truth_on = truth.to(device)
         for name, predictor in predictors.items():
@@ -228,7 +228,7 @@ def evaluate(models: dict[str, str] | list[str], data: Path, protocol: Protocol,
                 if protocol.lpips:
                     tally.add("lpips", lpips_distance(pred, truth_on))
                 tally.add_counts(*ab_hit_counts(pred, truth_on))
-            if want_fid:
+            if want_features:
                 tally.features.append(_features(pred, device))
             samples_out[name].append(pred[:room].cpu())
         if progress:

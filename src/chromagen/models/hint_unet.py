@@ -57,8 +57,7 @@ class HintUNet(EncoderUNet):
         y = feats[0]
         for up, inject, skip in zip(self.ups, self.hint_decoder, feats[1:]):
             y = up(y + inject(pool_hints(hints, y.shape[-2:])), skip)
-        ab = F.interpolate(self.head(y), size=x.shape[-2:], mode="bilinear", align_corners=False)
-        return ab[..., :h, :w]
+        return self.head_ab(y, x, (h, w))
 
 
 @register_model("hint-unet")

@@ -34,8 +34,12 @@ class EncoderUNet(nn.Module):
         y = feats[0]
         for up, skip in zip(self.ups, feats[1:]):
             y = up(y, skip)
-        ab = F.interpolate(self.head(y), size=x.shape[-2:], mode="bilinear", align_corners=False)
-        return ab[..., :h, :w]
+        return self.head_ab(y, x, (h, w))
+
+    def head_ab(self, y: Tensor, padded: Tensor, size: tuple[int, int]) -> Tensor:
+        """ab from the last decoder features: the head, upsampled to the padded input, cropped to ``size``."""
+        ab = F.interpolate(self.head(y), size=padded.shape[-2:], mode="bilinear", align_corners=False)
+        return ab[..., : size[0], : size[1]]
 
 
 @register_model("effnet-unet")
@@ -77,9 +81,7 @@ class DualHeadUNet(EncoderUNet):
         logits = self.class_head(y)[..., : (h + 3) // 4, : (w + 3) // 4]
         if not regression:
             return None, logits
-        y = self.ups[-1](y, feats[-1])
-        ab = F.interpolate(self.head(y), size=x.shape[-2:], mode="bilinear", align_corners=False)
-        return ab[..., :h, :w], logits
+        return self.head_ab(self.ups[-1](y, feats[-1]), x, (h, w)), logits
 
     def forward(self, l_norm: Tensor) -> Tensor:
         return self.heads(l_norm)[0]  # type: ignore[return-value]

@@ -15,7 +15,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
-from chromagen.catalog import bundled, bundled_entry
+from chromagen.catalog import bundled_entry, bundled_names
 from chromagen.errors import ChromagenError
 from chromagen.models.registry import create_model
 
@@ -86,8 +86,3 @@ def bundled_path(name: str) -> Path:
     if entry is None:
         raise ChromagenError(f"no bundled model called {name!r}; bundled: {', '.join(bundled_names())}")
     return entry.path
-
-
-def bundled_names() -> list[str]:
-    """Names of the models shipped inside the package."""
-    return [entry.name for entry in bundled()]
