@@ -7,7 +7,7 @@
 # training is killed GRACE seconds after it (default 45) whatever happens; predict then scores what finished.
 # Paths and knobs (environment): DATA=/root/data (train/*.tar, val/, bench/<set>/, legacy/), RUNS=/root/runs
 # (checkpoints, large, not returned), CHROMAGEN_CACHE=/root/cache (LPIPS AlexNet, if there), PYTHON=python,
-# PREDICT_LIMIT (first N photos of each set in predict; default all).
+# PREDICT_LIMIT (first N photos of each set in predict; default all), PART_MB / TOTAL_MB (ab tars; 14 / 50).
 # $OUT gets at most 8 small files: family.log, train.json, predict.json, ab-NN.tar (<= 14 MB each, 50 MB in all).
 set -u
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}  # see data/device_bank.single_threaded_ops
@@ -40,7 +40,7 @@ timeout --kill-after=10 $(( TRAIN_SECONDS + ${GRACE:-45} )) "$PYTHON" "$SCRIPT" 
 echo "== train exit $? $(date -u +%FT%TZ)" >>"$LOG"
 
 "$PYTHON" "$SCRIPT" predict --out "$OUT" --val "$DATA/val" "${BENCH[@]}" "${LEGACY[@]}" \
-    ${PREDICT_LIMIT:+--limit "$PREDICT_LIMIT"} --part-mb 14 --total-mb 50 >>"$LOG" 2>&1
+    ${PREDICT_LIMIT:+--limit "$PREDICT_LIMIT"} --part-mb "${PART_MB:-14}" --total-mb "${TOTAL_MB:-50}" >>"$LOG" 2>&1
 echo "== predict exit $? $(date -u +%FT%TZ)" >>"$LOG"
 ls -l "$OUT" >>"$LOG"
 tail -n 30 "$LOG"

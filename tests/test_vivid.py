@@ -134,7 +134,7 @@ def test_gan_recipe_with_damage_and_spectral_norm_trains(tmp_path: Path, image_d
 def test_shipped_vivid_recipes_start_from_the_bundled_default() -> None:
     from chromagen.training.config import load_recipe
 
-    for name in ("vivid-cls", "vivid-gan", "vivid-colorful"):
+    for name in ("vivid-cls", "vivid-gan", "vivid-gan-bold", "vivid-colorful"):
         recipe = load_recipe(name)
         assert recipe.init_from and recipe.init_from.endswith("default.safetensors")
         assert recipe.data.degrade is not None and recipe.trainer.export == "last"
