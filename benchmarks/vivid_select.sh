@@ -24,6 +24,9 @@ for t in 0.25 0.38 0.5 0.7; do
 done
 add colorful "$dir/vivid-colorful.safetensors"
 add colorful-c1.2 "$dir/vivid-colorful.safetensors" --chroma 1.2
-add gan "$dir/vivid-gan.safetensors"
+for recipe in vivid-gan vivid-gan-bold; do
+  add "${recipe#vivid-}" "$dir/$recipe.safetensors"
+  for g in 1.2 1.4; do add "${recipe#vivid-}-c$g" "$dir/$recipe.safetensors" --chroma "$g"; done
+done
 .venv/bin/chromagen evaluate "${models[@]}" --data ../shared/data/val --limit "$limit" --device cpu \
   --json "$out/val.json" --report "$out/val.md"
