@@ -61,6 +61,19 @@ def predict(args: argparse.Namespace) -> None:
     family.write_json(result, args.out / PREDICT_JSON)
 
 
+def merge(args: argparse.Namespace) -> None:
+    runs = []
+    for folder, *tars in args.parts:
+        folder = Path(folder)
+        predicted = _read(folder / PREDICT_JSON)
+        runs.append(family.Run(folder, _read(folder / TRAIN_JSON), predicted,
+                               [Path(t) for t in tars] or [folder / name for name in predicted["tars"]]))
+    train, predicted = family.merge_runs(runs, args.out, args.command_line)
+    family.write_json(train, args.out / TRAIN_JSON)
+    family.write_json(predicted, args.out / PREDICT_JSON)
+    _log(f"merged {len(runs)} runs into {args.out}: {', '.join(predicted['tars'])}")
+
+
 def score(args: argparse.Namespace) -> None:
     predicted = _read(args.out / PREDICT_JSON)
     roots = {name: args.bench_root / name for name in predicted["stored"] if name != "legacy"}
@@ -116,6 +129,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--part-mb", type=float, default=14.0, help="size limit of each ab tar")
     p.add_argument("--total-mb", type=float, default=55.0, help="size limit of all ab tars together")
     p.set_defaults(run=predict)
+    m = sub.add_parser("merge", help="partial runs of one budget as one: train.json, predict.json, ab-NN.tar")
+    m.add_argument("--run", dest="parts", nargs="+", action="append", required=True, metavar=("FOLDER", "TAR"),
+                   help="a run's folder (train.json, predict.json), then its ab tars in order if they lie "
+                        "elsewhere (default: FOLDER/ab-*.tar as predict.json names them); repeat per run")
+    m.add_argument("--out", type=Path, required=True, help="a fresh folder for the merged run")
+    m.set_defaults(run=merge)
     s = sub.add_parser("score", help="FID, KID (and missing LPIPS) from the stored ab; merge into results.json")
     s.add_argument("--out", type=Path, required=True, help="folder with train.json, predict.json, ab-*.tar")
     s.add_argument("--bench-root", type=Path, default=Path("/work/shared/data/bench"))

@@ -4,6 +4,7 @@ train -> predict -> score -> report on tiny generated photos."""
 import json
 import sys
 import tarfile
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -16,15 +17,18 @@ from chromagen.evaluation.family import (
     START,
     AbTars,
     Budget,
+    Run,
     Schedule,
     ab_to_png,
     compose,
     family_recipe,
+    merge_runs,
     png_to_ab,
     read_tars,
     stored_ab,
     train_families,
 )
+from chromagen.errors import ChromagenError
 from chromagen.evaluation.fid import kid
 from chromagen.evaluation.metrics import psnr
 from chromagen.evaluation.runner import protocol_image
@@ -168,3 +172,76 @@ def test_train_predict_score_report(tmp_path: Path) -> None:
             assert min(image.size) > 100
     with tarfile.open(out / predicted["tars"][0]) as tar:
         assert all(m.size < 14e6 for m in tar.getmembers())
+
+
+def _fake_run(folder: Path, done: list[str], skipped: list[str] = (), steps: int = 10) -> Path:
+    """A run as it comes back from the GPU, without training: train.json, predict.json, ab tars (tiny)."""
+    folder.mkdir(parents=True)
+    records = {name: {"status": "done", "wall_s": 1.0, "steps": steps, "weights": f"{name}.safetensors"}
+               for name in done}
+    records.update({name: {"status": "skipped", "error": "deadline"} for name in skipped})
+    train = {"date": "2026-11-27T00:00:00+00:00", "budget": asdict(Budget(data=["train"], steps=steps)),
+             "deadline_s": 60.0, "parallel": 1, "cuda": "GPU", "on_device": True, "families": records}
+    tars = AbTars(folder, part_bytes=3000, total_bytes=10**6)  # one (set, row) a tar
+    sets = {}
+    for set_name in ("val", "setA"):
+        models = {row: {"n": 2, "psnr": 20.0, "fid": None} for name in done for row in (name, name + START)}
+        sets[set_name] = {"protocol": {"size": 64, "date": "2026-11-27"}, "models": models,
+                          "curves": {row: {"auc": 0.5} for row in models}}
+        for name in done if set_name == "setA" else []:
+            tars.add(set_name, name, ["a.jpg", "b.jpg"], torch.full((2, 2, 4, 4), 3.0))
+        tars.flush()
+    tars.close()
+    predict = {"date": "2026-11-27T01:00:00+00:00", "device": "cuda", "lpips": False, "sets": sets,
+               "roots": {"val": "/data/val", "setA": "/data/setA"}, "stored": tars.stored, "dropped": ["setA/x"],
+               "tars": [path.name for path in tars.parts], "command": f"predict {folder.name}"}
+    (folder / "train.json").write_text(json.dumps(train))
+    (folder / "predict.json").write_text(json.dumps(predict))
+    return folder
+
+
+def test_merge_joins_partial_runs_and_renumbers_their_tars(tmp_path: Path) -> None:
+    first = _fake_run(tmp_path / "a", ["cnn", "pix2pix"], skipped=["fusion"])
+    second = _fake_run(tmp_path / "b", ["fusion"])
+    elsewhere = tmp_path / "b-tars"  # tars fetched apart from the JSON, as the GPU returns them
+    elsewhere.mkdir()
+    (second / "ab-00.tar").rename(elsewhere / "ab-00.tar")
+    out = tmp_path / "merged"
+    assert family_cli.main(["merge", "--run", str(first), "--run", str(second), str(elsewhere / "ab-00.tar"),
+                            "--out", str(out)]) == 0
+    train = json.loads((out / "train.json").read_text())
+    predicted = json.loads((out / "predict.json").read_text())
+    assert list(train["families"]) == ["cnn", "pix2pix", "fusion"]  # FAMILIES order
+    assert train["families"]["fusion"]["status"] == "done" and train["families"]["fusion"]["run"] == 1
+    assert [run["folder"] for run in train["runs"]] == [str(first), str(second)]
+    assert predicted["tars"] == ["ab-00.tar", "ab-01.tar", "ab-02.tar"] == sorted(p.name for p in out.glob("*.tar"))
+    assert predicted["runs"][1]["tars"] == {"ab-00.tar": "ab-02.tar"}
+    assert predicted["stored"] == {"setA": {name: ["a.jpg", "b.jpg"] for name in ("cnn", "pix2pix", "fusion")}}
+    assert predicted["dropped"] == ["setA/x", "setA/x"]
+    assert list(predicted["sets"]["val"]["models"]) == ["cnn", "cnn@start", "pix2pix", "pix2pix@start", "fusion",
+                                                        "fusion@start"]
+    members = read_tars([out / name for name in predicted["tars"]])
+    assert len(members) == 6 and torch.equal(stored_ab(members, "setA", "fusion", [1]),
+                                              torch.full((1, 2, 4, 4), 3.0))
+
+
+def test_merge_refuses_runs_that_are_not_one_benchmark(tmp_path: Path) -> None:
+    first = _fake_run(tmp_path / "a", ["cnn"])
+    runs = {"steps": _fake_run(tmp_path / "b", ["fusion"], steps=20), "twice": _fake_run(tmp_path / "c", ["cnn"])}
+    for case, errors in (("steps", "budgets differ in steps"), ("twice", "cnn is done in both")):
+        with pytest.raises(ChromagenError, match=errors):
+            merge_runs([_run(first), _run(runs[case])], tmp_path / "out", "merge")
+    assert not (tmp_path / "out").exists()
+    other = _fake_run(tmp_path / "d", ["fusion"])
+    swapped = _run(other)
+    swapped.tars = [first / "ab-00.tar"]  # the other run's ab-00.tar: same name, other rows
+    with pytest.raises(ChromagenError, match="do not hold what its predict.json stored"):
+        merge_runs([_run(first), swapped], tmp_path / "out", "merge")
+    assert family_cli.main(["merge", "--run", str(first), "--run", str(runs["steps"]), "--out",
+                            str(tmp_path / "out")]) == 2
+
+
+def _run(folder: Path) -> Run:
+    predicted = json.loads((folder / "predict.json").read_text())
+    return Run(folder, json.loads((folder / "train.json").read_text()), predicted,
+               [folder / name for name in predicted["tars"]])

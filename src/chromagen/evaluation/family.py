@@ -4,11 +4,13 @@ scored by the 256x256 protocol against its own untrained start.
 Three phases, so that the GPU machine (no Inception weights, only small files come back) does the heavy
 work: ``train_families`` and ``predict_families`` run there; ``score_families`` runs where the FID
 Inception lives and adds FID / KID (and LPIPS if it was missing) from the predicted ab stored as 8-bit PNGs.
+``merge_runs`` joins partial runs of one budget (GPU time comes in short calls) before ``score``.
 """
 
 import datetime
 import io
 import json
+import shutil
 import statistics
 import tarfile
 import time
@@ -403,6 +405,158 @@ def predict_families(train: dict[str, Any], sets: dict[str, Path], stored_sets: 
     tars.close()
     result.update(stored=tars.stored, dropped=tars.dropped, tars=[p.name for p in tars.parts])
     return result
+
+
+# -- merge (partial runs of one budget) --------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """One partial run as it came back: its train.json and predict.json, and its ab tars in order."""
+
+    folder: Path
+    train: dict[str, Any]
+    predict: dict[str, Any]
+    tars: list[Path]
+
+
+def tar_names(paths: list[Path]) -> set[str]:
+    """The member names of the tars."""
+    names: set[str] = set()
+    for path in paths:
+        with tarfile.open(path) as tar:
+            names.update(tar.getnames())
+    return names
+
+
+def check_tars(run: Run) -> None:
+    """The tars must be the ones this run's predict wrote: every run names its first tar ab-00.tar, so a
+    mix-up is easy and would silently score one family's ab as another's."""
+    given = [path.name for path in run.tars]
+    if given != run.predict["tars"]:
+        raise ChromagenError(f"{run.folder}: tars {given} given, its predict.json wrote {run.predict['tars']}")
+    expected = {f"{set_name}/{row}/{i:04d}.png" for set_name, rows in run.predict["stored"].items()
+                for row, files in rows.items() for i in range(len(files))}
+    found = tar_names(run.tars)
+    if found != expected:
+        odd = sorted(found ^ expected)
+        raise ChromagenError(f"{run.folder}: the tars do not hold what its predict.json stored ({len(odd)} "
+                             f"members differ, e.g. {odd[0]})")
+
+
+def _differences(a: dict[str, Any], b: dict[str, Any], ignore: tuple[str, ...] = ()) -> list[str]:
+    return sorted(key for key in a.keys() | b.keys() if key not in ignore and a.get(key) != b.get(key))
+
+
+def check_same_benchmark(runs: list[Run]) -> None:
+    """Only the families may differ between merged runs: the same budget, and the same sets, photos and
+    protocol in predict; otherwise their rows would not belong in one table."""
+    first = runs[0]
+    for run in runs[1:]:
+        where = f"{run.folder} and {first.folder}"
+        if differ := _differences(first.train["budget"], run.train["budget"]):
+            raise ChromagenError(f"{where}: budgets differ in {', '.join(differ)}")
+        if differ := _differences(first.predict, run.predict, ("date", "command", "device", "lpips", "sets",
+                                                                 "stored", "dropped", "tars")):
+            raise ChromagenError(f"{where}: predict differs in {', '.join(differ)}")
+        if list(first.predict["sets"]) != list(run.predict["sets"]):
+            raise ChromagenError(f"{where}: sets differ ({list(first.predict['sets'])} vs {list(run.predict['sets'])})")
+        for name, scored in run.predict["sets"].items():
+            if differ := _differences(first.predict["sets"][name]["protocol"], scored["protocol"], ("date", "device")):
+                raise ChromagenError(f"{where}: the {name} protocol differs in {', '.join(differ)}")
+
+
+def merge_families(runs: list[Run]) -> dict[str, dict[str, Any]]:
+    """Each family's record, tagged with its run's index: the run that trained it (refused when two did:
+    which would the tables show?), else the last run's word on it; in FAMILIES order."""
+    merged: dict[str, dict[str, Any]] = {}
+    for index, run in enumerate(runs):
+        for name, record in run.train["families"].items():
+            earlier = merged.get(name, {})
+            if record["status"] == "done" and earlier.get("status") == "done":
+                raise ChromagenError(f"{name} is done in both {runs[earlier['run']].folder} and {run.folder}")
+            if earlier.get("status") != "done":
+                merged[name] = {**record, "run": index}
+    return {name: merged[name] for name in sorted(merged, key=_family_order)}
+
+
+def _family_order(row: str) -> tuple[int, bool]:
+    """FAMILIES order, each family's start after it."""
+    name = row.removesuffix(START)
+    return (FAMILIES.index(name) if name in FAMILIES else len(FAMILIES), row.endswith(START))
+
+
+def _union(parts: list[dict[str, Any]], what: str) -> dict[str, Any]:
+    """Dicts with disjoint keys as one, in family order; a key in two runs is refused."""
+    merged: dict[str, Any] = {}
+    for part in parts:
+        if twice := sorted(merged.keys() & part.keys()):
+            raise ChromagenError(f"{what}: {', '.join(twice)} in two runs")
+        merged.update(part)
+    return {key: merged[key] for key in sorted(merged, key=_family_order)}
+
+
+def merge_sets(runs: list[Run]) -> dict[str, Any]:
+    """Each set's rows and accuracy curves from every run, under the first run's (common) protocol."""
+    return {name: {"protocol": scored["protocol"],
+                   **{part: _union([run.predict["sets"][name][part] for run in runs], f"{name} {part}")
+                      for part in ("models", "curves")}}
+            for name, scored in runs[0].predict["sets"].items()}
+
+
+def merge_stored(runs: list[Run]) -> dict[str, dict[str, list[str]]]:
+    """Which (set, row) ab the merged tars hold, set by set."""
+    names = list(dict.fromkeys(name for run in runs for name in run.predict["stored"]))
+    return {name: _union([run.predict["stored"].get(name, {}) for run in runs], f"stored {name}") for name in names}
+
+
+def copy_tars(runs: list[Run], out: Path) -> list[dict[str, str]]:
+    """Copy every run's tars to ``out`` as ab-00.tar, ab-01.tar, ... in run order; per run, old name -> new."""
+    renames: list[dict[str, str]] = []
+    count = 0
+    for run in runs:
+        renames.append({})
+        for path in run.tars:
+            target = out / f"ab-{count:02d}.tar"
+            shutil.copyfile(path, target)
+            renames[-1][path.name] = target.name
+            count += 1
+    return renames
+
+
+def _joined(values: list[Any]) -> Any:
+    """The one value all runs share, else the distinct ones joined by ' / '."""
+    distinct = list(dict.fromkeys(values))
+    return distinct[0] if len(distinct) == 1 else " / ".join(map(str, distinct))
+
+
+def merge_runs(runs: list[Run], out: Path, command: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(train, predict) of partial runs of one budget as if one run had made them; their tars are copied to
+    ``out`` renumbered. Each record keeps where it came from in ``runs`` (commands, dates, deadlines)."""
+    if len(runs) < 2:
+        raise ChromagenError("merge needs two or more runs")
+    if stale := sorted(out.glob("ab-*.tar")):
+        raise ChromagenError(f"{out} already holds {stale[0].name}: merge into a fresh folder")
+    for run in runs:
+        check_tars(run)
+    check_same_benchmark(runs)
+    families, sets, stored = merge_families(runs), merge_sets(runs), merge_stored(runs)
+    out.mkdir(parents=True, exist_ok=True)
+    renames = copy_tars(runs, out)
+    merged = {"command": command, "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+    train = {"date": runs[0].train["date"], "budget": runs[0].train["budget"],
+             "cuda": _joined([run.train.get("cuda") for run in runs]),
+             "on_device": _joined([run.train.get("on_device") for run in runs]), "families": families,
+             "runs": [{"folder": str(run.folder), **{key: run.train.get(key) for key in
+                      ("date", "command", "deadline_s", "parallel", "cuda")}} for run in runs], "merge": merged}
+    predict = {**{key: value for key, value in runs[0].predict.items() if key not in ("command",)},
+               "device": _joined([run.predict["device"] for run in runs]),
+               "lpips": all(run.predict["lpips"] for run in runs), "sets": sets, "stored": stored,
+               "dropped": [entry for run in runs for entry in run.predict["dropped"]],
+               "tars": [name for names in renames for name in names.values()],
+               "runs": [{"folder": str(run.folder), "date": run.predict["date"], "command": run.predict.get("command"),
+                         "tars": names} for run, names in zip(runs, renames)], "merge": merged}
+    return train, predict
 
 
 # -- score (where the Inception weights are) ---------------------------------------------------------------
