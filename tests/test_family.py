@@ -29,6 +29,14 @@ from chromagen.evaluation.family import (
     train_families,
 )
 from chromagen.errors import ChromagenError
+from chromagen.evaluation.family_report import (
+    FINDINGS_PLACEHOLDER,
+    complexity,
+    grid_caption,
+    grid_layout,
+    kept_findings,
+    missing_reason,
+)
 from chromagen.evaluation.fid import kid
 from chromagen.evaluation.metrics import psnr
 from chromagen.evaluation.runner import protocol_image
@@ -151,14 +159,18 @@ def test_train_predict_score_report(tmp_path: Path) -> None:
     assert psnr(rebuilt, truth).mean().item() == pytest.approx(predicted["sets"]["setA"]["models"]["resnet-unet"]
                                                                ["psnr"], abs=0.05)
 
+    # setA as if it had the protocol's 50 photos for FID and 10 for KID; setB's 3 photos have neither
+    predicted["sets"]["setA"]["protocol"].update(fid_min_images=3, kid_min_images=3)
+    (out / "predict.json").write_text(json.dumps(predicted))
     merged = tmp_path / "merged" / "results.json"  # the fetched folder may be read-only
     assert family_cli.main(["score", "--out", str(out), "--bench-root", str(data / "bench"), "--results",
                             str(merged)]) == 0
     results = json.loads(merged.read_text())
-    for set_name in ("setA", "setB"):
-        rows = results["predict"]["sets"][set_name]["models"]
-        assert rows["resnet-unet"]["fid"] > 0 and np.isfinite(rows["resnet-unet-gan"]["kid"])
-        assert rows["resnet-unet@start"]["fid"] is None  # starts are not stored by default
+    rows = results["predict"]["sets"]["setA"]["models"]
+    assert rows["resnet-unet"]["fid"] > 0 and np.isfinite(rows["resnet-unet-gan"]["kid"])
+    assert rows["resnet-unet@start"]["fid"] is None  # starts are not stored by default
+    assert all(row["fid"] is None and row["kid"] is None for row in results["predict"]["sets"]["setB"]["models"]
+               .values())
     assert results["train"] == train
 
     doc = tmp_path / "docs" / "family.md"
@@ -167,8 +179,10 @@ def test_train_predict_score_report(tmp_path: Path) -> None:
     text = doc.read_text()
     assert "## setA" in text and "## setB" in text and "## Findings" in text
     assert "| resnet-unet-gan@start |" in text and "python benchmarks/family.py report" in text
-    for figure in ("accuracy", "loss", "val-psnr", "grid-bench", "grid-legacy"):
-        with Image.open(doc.parent / "family" / f"{figure}.png") as image:
+    assert "n/a (< 50 photos)" in text and "n/a (< 10 photos)" in text and "n/a (start: no ab)" in text
+    assert "## Trained versus untrained start (val)" in text and "| resnet-unet | " in text
+    for figure in ("accuracy.png", "loss.png", "val-psnr.png", "grid-bench.jpg", "grid-legacy.jpg"):
+        with Image.open(doc.parent / "family" / figure) as image:
             assert min(image.size) > 100
     with tarfile.open(out / predicted["tars"][0]) as tar:
         assert all(m.size < 14e6 for m in tar.getmembers())
@@ -245,3 +259,26 @@ def _run(folder: Path) -> Run:
     predicted = json.loads((folder / "predict.json").read_text())
     return Run(folder, json.loads((folder / "train.json").read_text()), predicted,
                [folder / name for name in predicted["tars"]])
+
+
+def test_the_report_says_why_a_number_is_missing_and_keeps_the_findings(tmp_path: Path) -> None:
+    stored = {"big": {"cnn": ["a.jpg"] * 60, "fusion": ["a.jpg"] * 60}, "small": {"cnn": ["b.jpg"] * 5,
+              "fusion": ["b.jpg"] * 5}, "part": {"cnn": ["c.jpg"]}, "legacy": {"cnn": ["old.jpg"]}}
+    protocol = {"fid_min_images": 50, "kid_min_images": 10}
+    predicted = {"stored": stored, "dropped": ["part/fusion"],
+                 "sets": {name: {"protocol": protocol, "models": {"cnn": {"n": len(rows["cnn"])}}}
+                          for name, rows in stored.items()}}
+    assert missing_reason(predicted, "part", "fusion", "fid") == "over cap"
+    assert missing_reason(predicted, "val", "cnn", "lpips") == "no ab kept"
+    assert missing_reason(predicted, "big", "cnn@start", "kid") == "start: no ab"
+    assert missing_reason(predicted, "small", "cnn", "fid") == "< 50 photos"
+    assert missing_reason(predicted, "small", "cnn", "kid") == "< 10 photos"
+    assert grid_layout(stored) == (["cnn", "fusion"], ["big", "small"])  # "part" lacks fusion: no grid row
+    assert "left out: part (ab stored for cnn only)" in grid_caption(stored)
+
+    assert complexity("cnn", json.dumps({"pretrained": True}))[0] > 0  # a recipe's pretrained flag is overridden
+
+    doc = tmp_path / "family.md"
+    assert kept_findings(doc) == FINDINGS_PLACEHOLDER
+    doc.write_text("# generated\n\n| table |\n\n## Findings\n\nWritten by hand.\n\n### More\n")
+    assert kept_findings(doc) == "## Findings\n\nWritten by hand.\n\n### More\n"

@@ -565,7 +565,8 @@ def merge_runs(runs: list[Run], out: Path, command: str) -> tuple[dict[str, Any]
 def score_families(train: dict[str, Any], predicted: dict[str, Any], tars: list[Path], roots: dict[str, Path],
                    lpips: bool = True, log: Log = print) -> dict[str, Any]:
     """FID and KID (and LPIPS where predict had no AlexNet) of every stored (set, row), from the truth's L
-    and the stored ab composed as the protocol composes them; one results dict with train and predict."""
+    and the stored ab composed as the protocol composes them; one results dict with train and predict.
+    FID and KID stay None below the protocol's minimum photo counts, as ``chromagen evaluate`` leaves them."""
     from chromagen.evaluation.fid import fid, inception_features, kid
     from chromagen.evaluation.runner import protocol_image
 
@@ -575,8 +576,9 @@ def score_families(train: dict[str, Any], predicted: dict[str, Any], tars: list[
             continue
         began = time.perf_counter()
         scored = predicted["sets"][set_name]
+        protocol = scored["protocol"]
         files = next(iter(rows.values()))
-        truth = torch.stack([protocol_image(roots[set_name] / f, scored["protocol"]["size"]) for f in files])
+        truth = torch.stack([protocol_image(roots[set_name] / f, protocol["size"]) for f in files])
         lightness = rgb_to_lab(truth)[:, :1]
         truth_features = inception_features(truth)
         for row, row_files in rows.items():
@@ -585,7 +587,8 @@ def score_families(train: dict[str, Any], predicted: dict[str, Any], tars: list[
             pred = compose(lightness, stored_ab(members, set_name, row, range(len(files))))
             features = inception_features(pred)
             entry = scored["models"][row]
-            entry.update(fid=fid(features, truth_features), kid=kid(features, truth_features))
+            entry.update(fid=fid(features, truth_features) if len(files) >= protocol["fid_min_images"] else None,
+                         kid=kid(features, truth_features) if len(files) >= protocol["kid_min_images"] else None)
             if entry.get("lpips") is None and lpips:
                 from chromagen.evaluation.lpips_offline import lpips_distance
 
