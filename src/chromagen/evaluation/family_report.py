@@ -277,7 +277,8 @@ def write_family_report(results: dict[str, Any], tars: list[Path], bench_root: P
     if predicted.get("dropped"):
         lines += ["Predictions not stored (size limit; no FID/KID): " + ", ".join(predicted["dropped"]), ""]
     first = next(iter(predicted["sets"]))
-    lines += [f"## Trained versus untrained start ({first})", "", f"Table by `{command}` ({today}).", "",
+    lines += [f"## Every family better than its untrained start on {first}?", "",
+              f"Better: PSNR up and ab MSE down. Table by `{command}` ({today}).", "",
               start_table(predicted["sets"][first]), ""]
     for set_name, scored in predicted["sets"].items():
         protocol = scored["protocol"]
