@@ -1,13 +1,16 @@
 """The family benchmark (issue #15): train every model family on the same data and budget, score each
 against its untrained start by the 256x256 protocol, then FID/KID and a report.
 
-    python benchmarks/family.py train   --data SHARD.tar --val VAL --steps N --batch B --runs RUNS --out OUT
+    python benchmarks/family.py train   --data SHARDS --val VAL --steps N --batch B --runs RUNS --out OUT
     python benchmarks/family.py predict --out OUT --val VAL --bench ROOT/cbsd68 ... --legacy LEGACY
-    python benchmarks/family.py score   --out OUT --bench-root /work/shared/data/bench --val VAL
+    python benchmarks/family.py merge   --run OUT1 [TAR ...] --run OUT2 [TAR ...] --out MERGED
+    python benchmarks/family.py score   --out OUT --bench-root /work/shared/data/bench
     python benchmarks/family.py report  --results OUT/results.json --legacy /work/shared/data/legacy
 
-``train`` and ``predict`` run on the training machine (see family_gpu.sh), ``score`` and ``report`` where
-the FID Inception weights are. Logic: chromagen.evaluation.family and chromagen.evaluation.family_report.
+``train`` and ``predict`` run on the training machine (benchmarks/family_gpu.sh runs both), ``score`` and
+``report`` where the FID Inception weights are. ``merge`` joins partial runs of the same budget (families
+split over several GPU calls) into one OUT before ``score``. Logic: chromagen.evaluation.family and
+chromagen.evaluation.family_report.
 """
 
 import argparse
