@@ -234,6 +234,8 @@ def test_merge_joins_partial_runs_and_renumbers_their_tars(tmp_path: Path) -> No
     assert predicted["dropped"] == ["setA/x", "setA/x"]
     assert list(predicted["sets"]["val"]["models"]) == ["cnn", "cnn@start", "pix2pix", "pix2pix@start", "fusion",
                                                         "fusion@start"]
+    with pytest.raises(ChromagenError, match="is a merge already"):
+        merge_runs([_run(out), _run(first)], tmp_path / "again", "merge")
     members = read_tars([out / name for name in predicted["tars"]])
     assert len(members) == 6 and torch.equal(stored_ab(members, "setA", "fusion", [1]),
                                               torch.full((1, 2, 4, 4), 3.0))

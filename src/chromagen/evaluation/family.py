@@ -538,6 +538,8 @@ def merge_runs(runs: list[Run], out: Path, command: str) -> tuple[dict[str, Any]
     if stale := sorted(out.glob("ab-*.tar")):
         raise ChromagenError(f"{out} already holds {stale[0].name}: merge into a fresh folder")
     for run in runs:
+        if "merge" in run.train:
+            raise ChromagenError(f"{run.folder} is a merge already: merge the runs it lists together with the new ones")
         check_tars(run)
     check_same_benchmark(runs)
     families, sets, stored = merge_families(runs), merge_sets(runs), merge_stored(runs)
