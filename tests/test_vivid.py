@@ -131,10 +131,10 @@ def test_gan_recipe_with_damage_and_spectral_norm_trains(tmp_path: Path, image_d
     assert result.exit_code == 0, result.output
 
 
-def test_shipped_vivid_recipes_start_from_the_bundled_default() -> None:
+def test_shipped_vivid_recipes_start_from_the_bundled_faithful_network() -> None:
     from chromagen.training.config import load_recipe
 
     for name in ("vivid-cls", "vivid-gan", "vivid-gan-bold", "vivid-colorful"):
         recipe = load_recipe(name)
-        assert recipe.init_from and recipe.init_from.endswith("default.safetensors")
+        assert recipe.init_from and recipe.init_from.endswith("faithful.safetensors")
         assert recipe.data.degrade is not None and recipe.trainer.export == "last"

@@ -57,22 +57,25 @@ def test_bad_weight_files(tmp_path: Path, content: bytes) -> None:
         load_generator(path)
 
 
-def test_bundled_default_is_small_and_beats_gray() -> None:
-    """Trained colors, not just any colors: an untrained network scores within 1 dB of gray here. The
-    network is checked at its own gain (``faithful``); ``default`` is the same file at the catalogue's gain."""
-    path = bundled_path("default")
-    assert path.is_file() and path.stat().st_size <= 25 * 2**20 and bundled_path("faithful") == path
-    faithful = Colorizer.from_pretrained("faithful", device="cpu")
-    vivid = Colorizer.from_pretrained("default", device="cpu")
-    assert (faithful.chroma, vivid.chroma) == (1.0, 1.5)
-    gains = []
+def test_bundled_networks_are_small_and_beat_gray() -> None:
+    """Trained colors, not just any colors: an untrained network scores within 1 dB of gray here. The vivid
+    default (GAN fine-tune at gain 1.2) must stay well above gray and be more colorful than ``faithful``."""
+    default, faithful = bundled_path("default"), bundled_path("faithful")
+    assert default != faithful and all(p.is_file() and p.stat().st_size <= 25 * 2**20 for p in (default, faithful))
+    models = {name: Colorizer.from_pretrained(name, device="cpu") for name in ("faithful", "default")}
+    assert (models["faithful"].chroma, models["default"].chroma) == (1.0, 1.2)
+    gains: dict[str, list[float]] = {name: [] for name in models}
+    vividness: dict[str, list[float]] = {name: [] for name in models}
     for name in ("astronaut", "chelsea", "rocket", "immunohistochemistry"):  # scikit-image's color photos
         truth = torch.from_numpy(getattr(skdata, name)().astype(np.float32) / 255).permute(2, 0, 1)[None]
         gray = gray_rgb(truth)
-        out = faithful.colorize(gray[0].permute(1, 2, 0).numpy())
-        assert out.shape == tuple(gray[0].permute(1, 2, 0).shape)
-        colored = torch.from_numpy(out).permute(2, 0, 1)[None]
-        gains.append((psnr(colored, truth) - psnr(gray, truth)).item())
-        brighter = torch.from_numpy(vivid.colorize(gray[0].permute(1, 2, 0).numpy())).permute(2, 0, 1)[None]
-        assert colorfulness(brighter) > colorfulness(colored)
-    assert np.mean(gains) > 2.5, gains  # measured: +4.2 dB for the bundled model, +0.9 for a random one
+        outs = {}
+        for model_name, model in models.items():
+            out = model.colorize(gray[0].permute(1, 2, 0).numpy())
+            assert out.shape == tuple(gray[0].permute(1, 2, 0).shape)
+            outs[model_name] = torch.from_numpy(out).permute(2, 0, 1)[None]
+            gains[model_name].append((psnr(outs[model_name], truth) - psnr(gray, truth)).item())
+            vividness[model_name].append(colorfulness(outs[model_name]).item())
+    assert np.mean(vividness["default"]) > np.mean(vividness["faithful"]), vividness
+    # measured: faithful +4.0 dB, default +3.3 dB (colorfulness 28.9 vs 41.1); a random network +0.9
+    assert np.mean(gains["faithful"]) > 2.5 and np.mean(gains["default"]) > 2.0, gains
