@@ -40,10 +40,8 @@ def train(args: argparse.Namespace) -> None:
     budget = family.Budget(data=args.data, val=args.val or [], steps=args.steps, batch=args.batch, crop=args.crop,
                            min_scale=args.min_scale, seed=args.seed, val_every=args.val_every,
                            val_limit=args.val_limit, log_every=args.log_every, num_workers=args.workers)
-    result = family.train_families(args.families, budget, args.runs, args.out / TRAIN_JSON, args.deadline,
-                                   args.parallel, _log)
-    result["command"] = args.command_line
-    family.write_json(result, args.out / TRAIN_JSON)
+    family.train_families(args.families, budget, args.runs, args.out / TRAIN_JSON, args.deadline, args.parallel,
+                          _log, args.command_line)
 
 
 def _sets(paths: list[Path]) -> dict[str, Path]:

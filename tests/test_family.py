@@ -96,6 +96,19 @@ def test_deadline_and_missing_start_skip_without_training(tmp_path: Path) -> Non
     assert json.loads((tmp_path / "t.json").read_text())["families"] == result["families"]
 
 
+def test_a_killed_run_records_its_command_and_what_it_was_training(tmp_path: Path, monkeypatch) -> None:
+    import chromagen.evaluation.family as family
+
+    def killed(*args: object) -> dict:
+        raise KeyboardInterrupt  # stands in for the time limit killing the run mid-family
+
+    monkeypatch.setattr(family, "_safe_train", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train_families(["cnn"], Budget(data=["none"]), tmp_path / "runs", tmp_path / "t.json", command="family.py train")
+    written = json.loads((tmp_path / "t.json").read_text())
+    assert written["command"] == "family.py train" and written["families"]["cnn"]["status"] == "running"
+
+
 def test_a_chained_family_waits_for_its_start_while_others_go_ahead(tmp_path: Path) -> None:
     schedule = Schedule(["resnet-unet", "resnet-unet-gan", "cnn"], tmp_path, deadline=None)
     skipped: list[str] = []

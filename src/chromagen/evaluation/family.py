@@ -177,9 +177,10 @@ class Schedule:
 
 
 def train_families(names: list[str], budget: Budget, runs: Path, record: Path, deadline: float | None = None,
-                   parallel: int = 1, log: Log = print) -> dict[str, Any]:
-    """Train ``names`` (at most ``parallel`` at once, in worker processes when more than one); each
-    finished family is written to ``record`` at once, so a killed run keeps what it finished.
+                   parallel: int = 1, log: Log = print, command: str | None = None) -> dict[str, Any]:
+    """Train ``names`` (at most ``parallel`` at once, in worker processes when more than one); the command
+    and each family's start and end are written to ``record`` at once, so a killed run keeps what it did
+    and names what it was doing.
 
     A chained family (resnet-unet-gan) starts from this run's start family, or the one already in ``runs``.
     """
@@ -189,7 +190,8 @@ def train_families(names: list[str], budget: Budget, runs: Path, record: Path, d
     result: dict[str, Any] = {"date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                               "budget": asdict(budget), "deadline_s": deadline, "parallel": parallel,
                               "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-                              "on_device": family_recipe(FAMILIES[0], budget, runs).data.on_device, "families": {}}
+                              "on_device": family_recipe(FAMILIES[0], budget, runs).data.on_device, "families": {},
+                              "command": command}
     records: dict[str, dict[str, Any]] = result["families"]
     schedule = Schedule([n for n in FAMILIES if n in names], runs, deadline)  # starts before their chains
     write_json(result, record)
@@ -209,6 +211,8 @@ def train_families(names: list[str], budget: Budget, runs: Path, record: Path, d
 
     def job(name: str) -> tuple[str, dict[str, Any], str]:
         log(f"training {name} at {schedule.elapsed():.0f} s")
+        records[name] = {"status": "running", "error": f"started at {schedule.elapsed():.0f} s, never finished"}
+        write_json(result, record)
         return name, family_recipe(name, budget, runs).to_dict(), str(runs / name)
 
     if parallel <= 1:
