@@ -55,6 +55,31 @@ def test_bands_give_the_untiled_result(either: Colorizer, kind: str) -> None:
         either.band_pixels = BAND_PIXELS
 
 
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_bands_share_the_memory_budget_between_workers(colorizer: Colorizer, workers: int) -> None:
+    spans = list(colorizer._bands(768, 1024, workers))
+    assert spans[0][0] == 0 and spans[-1][1] == 768 and all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+    assert max(stop - start for start, stop in spans) * 1024 * workers <= BAND_PIXELS
+    assert len(spans) % workers == 0  # every worker gets as many bands
+
+
+def test_bands_run_side_by_side_with_the_same_result(either: Colorizer) -> None:
+    rgb = smooth_color_image(150, 173, seed=5)
+    workers = either.backend.workers
+    try:
+        either.backend.workers = 1
+        serial = either.colorize(rgb)
+        either.backend.workers = 3
+        assert np.array_equal(either.colorize(rgb), serial)
+    finally:
+        either.backend.workers = workers
+
+
+def test_onnx_runs_as_many_bands_at_once_as_threads(random_onnx_file: Path) -> None:
+    colorizer = Colorizer.from_pretrained(str(random_onnx_file), device="cpu", backend="onnx", threads=3)
+    assert colorizer.backend.workers == 3
+
+
 def test_returns_the_input_dtype(colorizer: Colorizer) -> None:
     rgb = smooth_color_image(40, 56)
     out8, out16, outf = (colorizer.colorize(a) for a in (rgb, rgb.astype(np.uint16) * 257, rgb / 255.0))

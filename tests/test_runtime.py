@@ -45,7 +45,7 @@ def test_color_graphs_are_the_color_module() -> None:
     """The shipped graphs compute what chromagen.color computes (regenerate: export_color_graphs())."""
     rgb = torch.rand(2, 3, 9, 11)
     l_norm, ab = torch.rand(2, 1, 9, 11) * 2 - 1, torch.randn(2, 2, 9, 11) * 40
-    run = {name: color_session(name, 1) for name in ("encode_lightness", "encode_ab", "ab_from_model", "decode_lab")}
+    run = {name: color_session(name) for name in ("encode_lightness", "encode_ab", "ab_from_model", "decode_lab")}
     cases = [
         (run["encode_lightness"].run(None, {"rgb": rgb.numpy()})[0], color.encode_lightness(rgb)),
         (run["encode_ab"].run(None, {"rgb": rgb.numpy()})[0], color.encode_ab(rgb)),

@@ -6,7 +6,8 @@ and the output keeps the exact input size and dtype.
 
 The full-resolution steps (lightness, ab upsampling, recombination) run in horizontal bands of about
 ``band_pixels`` pixels, so memory stays a few bytes per pixel beyond the input and output arrays, and the
-result is identical however the image is cut. The network and the color math run on a backend (torch or
+result is identical however the image is cut; the recombination bands run ``backend.workers`` at a time.
+The network and the color math run on a backend (torch or
 ONNX Runtime, ``chromagen.backends``); everything else here is shared by both.
 
 ``chroma`` scales the predicted ab (a saturation gain). Regression losses pull uncertain colors toward
@@ -14,7 +15,8 @@ gray, so a gain above 1, calibrated on validation photos and stored in the weigh
 vividness at a measured fidelity cost (``benchmarks/chroma_sweep.py``).
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -245,10 +247,24 @@ class Colorizer:
 
     # -- the steps ----------------------------------------------------------------------------------------
 
-    def _bands(self, height: int, width: int) -> Iterator[tuple[int, int]]:
-        step = max(1, self.band_pixels // width)
+    def _bands(self, height: int, width: int, workers: int = 1) -> Iterator[tuple[int, int]]:
+        """Row spans of at most ``band_pixels / workers`` pixels, so the bands in flight together hold about
+        ``band_pixels``; their count is a multiple of ``workers``, so no worker idles at the end."""
+        count = -(-height // max(1, self.band_pixels // (workers * width)))
+        step = -(-height // min(height, -(-count // workers) * workers))
         for start in range(0, height, step):
             yield start, min(height, start + step)
+
+    def _each_band(self, work: Callable[[tuple[int, int]], None], height: int, width: int) -> None:
+        """``work`` on every band, ``backend.workers`` at a time (ORT and numpy release the GIL)."""
+        workers = self.backend.workers
+        spans = list(self._bands(height, width, workers))
+        if workers == 1 or len(spans) == 1:
+            for span in spans:
+                work(span)
+            return
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(work, spans))  # list(): re-raises a band's exception here
 
     def _gray_lut(self, dtype: np.dtype) -> np.ndarray:
         """Normalized L of every gray level of an integer dtype, through the backend's color graph."""
@@ -307,8 +323,12 @@ class Colorizer:
         height, width = full.shape
         rows, cols = Taps.between(ab.shape[1], height), Taps.between(ab.shape[2], width)
         out = np.empty((height, width, 3), dtype)
-        for start, stop in self._bands(height, width):
+
+        def band(span: tuple[int, int]) -> None:
+            start, stop = span
             ab_band = upsample_rows(ab, rows, cols, start, stop)
             rgb = self.backend.decode_lab(full[None, None, start:stop], ab_band[None])[0]
             out[start:stop] = _from_unit(rgb.transpose(1, 2, 0), dtype)
+
+        self._each_band(band, height, width)
         return out

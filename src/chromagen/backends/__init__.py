@@ -26,6 +26,7 @@ class Backend(Protocol):
     name: str
     in_channels: int  # 1: normalized L; 4: L, hint a, hint b, hint mask
     meta: dict[str, str]  # the weights file's metadata (``chroma`` calibration, architecture)
+    workers: int  # image bands the Colorizer may run at once (1 where the backend's own ops use every thread)
 
     def predict_ab(self, inputs: np.ndarray) -> np.ndarray:
         """(N, C, h, w) network input -> (N, 2, h, w) normalized ab."""

@@ -44,9 +44,12 @@ def session(path: Path | bytes, threads: int, device: str = "cpu", arena: bool =
 
 
 @cache
-def color_session(name: str, threads: int) -> ort.InferenceSession:
-    """One of the exported color graphs (encode_lightness, encode_ab, ab_from_model, decode_lab), loaded once."""
-    return session(GRAPHS_DIR / f"{name}.onnx", threads, arena=False)
+def color_session(name: str) -> ort.InferenceSession:
+    """One of the exported color graphs (encode_lightness, encode_ab, ab_from_model, decode_lab), loaded once.
+
+    One thread: ORT runs these element-wise graphs on one core anyway, so the Colorizer runs image bands
+    side by side instead (``OnnxBackend.workers``)."""
+    return session(GRAPHS_DIR / f"{name}.onnx", 1, arena=False)
 
 
 class OnnxBackend:
@@ -56,7 +59,7 @@ class OnnxBackend:
 
     def __init__(self, path: Path, device: str = "cpu", threads: int = 1) -> None:
         self.session = session(path, threads, device)
-        self.threads = threads
+        self.workers = threads  # the color graphs run on one thread each (``color_session``)
         self.meta = dict(self.session.get_modelmeta().custom_metadata_map)
         channels = self.session.get_inputs()[0].shape[1]
         self.in_channels = channels if isinstance(channels, int) else 1
@@ -70,7 +73,7 @@ class OnnxBackend:
 
     def _color(self, name: str, **inputs: np.ndarray) -> np.ndarray:
         feeds = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in inputs.items()}
-        return color_session(name, self.threads).run(None, feeds)[0]
+        return color_session(name).run(None, feeds)[0]
 
     def encode_lightness(self, rgb: np.ndarray) -> np.ndarray:
         return self._color("encode_lightness", rgb=rgb)

@@ -27,6 +27,7 @@ class TorchBackend:
     """A generator module plus the torch definitions of the color steps (``chromagen.color``)."""
 
     name = "torch"
+    workers = 1  # torch's ops already spread over its threads
 
     def __init__(self, model: nn.Module, device: torch.device, meta: dict[str, str] | None = None) -> None:
         self.model = model.to(device).eval()
