@@ -63,16 +63,22 @@ def test_bands_share_the_memory_budget_between_workers(colorizer: Colorizer, wor
     assert len(spans) % workers == 0  # every worker gets as many bands
 
 
-def test_bands_run_side_by_side_with_the_same_result(either: Colorizer) -> None:
+def test_bands_run_side_by_side_with_the_same_result(either: Colorizer, monkeypatch) -> None:
     rgb = smooth_color_image(150, 173, seed=5)
-    workers = either.backend.workers
-    try:
-        either.backend.workers = 1
-        serial = either.colorize(rgb)
-        either.backend.workers = 3
-        assert np.array_equal(either.colorize(rgb), serial)
-    finally:
-        either.backend.workers = workers
+    monkeypatch.setattr(either, "band_pixels", 4096)  # several bands, so the workers really split them
+    monkeypatch.setattr(either.backend, "workers", 1)
+    serial = either.colorize(rgb)
+    monkeypatch.setattr(either.backend, "workers", 3)
+    assert np.array_equal(either.colorize(rgb), serial)
+
+
+def test_an_image_that_fits_one_band_keeps_one_thread(either: Colorizer, monkeypatch) -> None:
+    """Video frames: a thread pool per frame cost more than it saved (docstring of ``_each_band``)."""
+    monkeypatch.setattr(either.backend, "workers", 3)
+    calls: list[int] = []
+    monkeypatch.setattr("chromagen.inference.ThreadPoolExecutor", lambda n: calls.append(n))
+    either.colorize(smooth_color_image(40, 48, seed=6))
+    assert calls == []
 
 
 def test_onnx_runs_as_many_bands_at_once_as_threads(random_onnx_file: Path) -> None:
