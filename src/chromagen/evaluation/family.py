@@ -572,9 +572,10 @@ def score_families(train: dict[str, Any], predicted: dict[str, Any], tars: list[
                    lpips: bool = True, log: Log = print) -> dict[str, Any]:
     """FID and KID (and LPIPS where predict had no AlexNet) of every stored (set, row), from the truth's L
     and the stored ab composed as the protocol composes them; one results dict with train and predict.
-    FID and KID stay None below the protocol's minimum photo counts, as ``chromagen evaluate`` leaves them."""
-    from chromagen.evaluation.fid import fid, inception_features, kid
-    from chromagen.evaluation.runner import protocol_image
+    FID and KID stay None below the minimum photo counts its protocol recorded (``runner.fid_kid``, as
+    ``chromagen evaluate``)."""
+    from chromagen.evaluation.fid import inception_features
+    from chromagen.evaluation.runner import fid_kid, protocol_image
 
     members = read_tars(tars)
     for set_name, rows in predicted["stored"].items():
@@ -582,9 +583,8 @@ def score_families(train: dict[str, Any], predicted: dict[str, Any], tars: list[
             continue
         began = time.perf_counter()
         scored = predicted["sets"][set_name]
-        protocol = scored["protocol"]
         files = next(iter(rows.values()))
-        truth = torch.stack([protocol_image(roots[set_name] / f, protocol["size"]) for f in files])
+        truth = torch.stack([protocol_image(roots[set_name] / f, scored["protocol"]["size"]) for f in files])
         lightness = rgb_to_lab(truth)[:, :1]
         truth_features = inception_features(truth)
         for row, row_files in rows.items():
@@ -593,8 +593,8 @@ def score_families(train: dict[str, Any], predicted: dict[str, Any], tars: list[
             pred = compose(lightness, stored_ab(members, set_name, row, range(len(files))))
             features = inception_features(pred)
             entry = scored["models"][row]
-            entry.update(fid=fid(features, truth_features) if len(files) >= protocol["fid_min_images"] else None,
-                         kid=kid(features, truth_features) if len(files) >= protocol["kid_min_images"] else None)
+            entry.update(fid_kid(features, truth_features, scored["protocol"]["fid_min_images"],
+                                 scored["protocol"]["kid_min_images"]))
             if entry.get("lpips") is None and lpips:
                 from chromagen.evaluation.lpips_offline import lpips_distance
 

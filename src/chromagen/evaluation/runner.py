@@ -246,12 +246,14 @@ def _features(images: Tensor, device: str) -> Tensor:
     return inception_features(images.to(device))
 
 
-def _distances(features: list[Tensor], truth_features: list[Tensor]) -> dict[str, float]:
-    """FID and KID of a model's Inception features against the truth's (KID is unbiased at small n)."""
+def fid_kid(ours: Tensor, truth: Tensor, fid_min: int = FID_MIN_IMAGES,
+            kid_min: int = KID_MIN_IMAGES) -> dict[str, float | None]:
+    """FID and KID of a model's Inception features against the truth's, each None below its minimum photo
+    count (KID is unbiased at small n, FID is not; a stored protocol may record other minimums)."""
     from chromagen.evaluation.fid import fid, kid  # only where FID runs: the Inception wheel may be absent
 
-    ours, truth = torch.cat(features), torch.cat(truth_features)
-    return {"fid": fid(ours, truth) if len(truth) >= FID_MIN_IMAGES else None, "kid": kid(ours, truth)}
+    return {"fid": fid(ours, truth) if len(truth) >= fid_min else None,
+            "kid": kid(ours, truth) if len(truth) >= kid_min else None}
 
 
 def _summarize(models: list[str], tallies: dict[str, ModelTally], kept: list[str], skipped: list[str],
@@ -272,7 +274,8 @@ def _summarize(models: list[str], tallies: dict[str, ModelTally], kept: list[str
             "skipped": len(skipped),
             "chroma": tally.chroma,
             **{k: means.get(k) for k in ("psnr", "ssim", "lpips")},  # --fast: no SSIM, LPIPS
-            **(_distances(tally.features, truth_features) if tally.features else {"fid": None, "kid": None}),
+            **(fid_kid(torch.cat(tally.features), torch.cat(truth_features)) if tally.features
+               else {"fid": None, "kid": None}),
             "colorfulness": means["colorfulness"],
             "colorfulness_gt": cf_gt,
             "delta_colorfulness": abs(means["colorfulness"] - cf_gt),
