@@ -1,6 +1,8 @@
-"""Color core: kornia-based Lab conversion against scikit-image, round trips and model scaling."""
+"""Color core: Lab conversion against kornia and scikit-image, round trips and model scaling."""
 
+import kornia.color
 import numpy as np
+import pytest
 import torch
 from skimage.color import rgb2lab
 
@@ -25,6 +27,15 @@ def test_model_space_round_trip() -> None:
     assert l_norm.min() >= -1 and l_norm.max() <= 1
     assert ab.abs().max() <= 128 / AB_SCALE
     assert (model_space_to_rgb(l_norm, ab) - rgb).abs().max() < 1e-3
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 17, 23), (3, 5, 7)])
+def test_lab_to_rgb_is_kornias_conversion(shape: tuple[int, ...]) -> None:
+    """Ours is rewritten for ONNX Runtime's speed; it must stay kornia's math, out-of-gamut and clipping included."""
+    g = torch.Generator().manual_seed(4)
+    lab = torch.rand(shape, generator=g) * torch.tensor([100.0, 256.0, 256.0]).view(3, 1, 1) \
+        - torch.tensor([0.0, 128.0, 128.0]).view(3, 1, 1)
+    assert (lab_to_rgb(lab) - kornia.color.lab_to_rgb(lab, clip=True)).abs().max() < 2e-5
 
 
 def test_agrees_with_scikit_image() -> None:

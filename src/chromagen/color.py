@@ -17,9 +17,35 @@ def rgb_to_lab(rgb: Tensor) -> Tensor:
     return kornia.color.rgb_to_lab(rgb.float())
 
 
+# CIE XYZ -> linear sRGB (kornia's matrix) with the D65 white point folded into its columns.
+_XYZ_TO_LINEAR_RGB = (torch.tensor([[3.2404813432005266, -1.5371515162713185, -0.4985363261688878],
+                                    [-0.9692549499965682, 1.8759900014898907, 0.0415559265582928],
+                                    [0.0556466391351772, -0.2040413383665112, 1.0573110696453443]],
+                                   dtype=torch.float64) * torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)
+                      ).float()
+_DELTA = 6.0 / 29.0  # where CIELAB's cube root turns linear
+_SRGB_KNEE = 0.0031308  # where the sRGB curve turns linear
+
+
+def _blend(low: Tensor, high: Tensor, use_high: Tensor) -> Tensor:
+    """``where(use_high, high, low)`` as arithmetic: ONNX Runtime runs Where (and Pow) several times slower."""
+    return low + (high - low) * use_high.to(low.dtype)
+
+
 def lab_to_rgb(lab: Tensor) -> Tensor:
-    """Lab -> sRGB in [0, 1]; out-of-gamut colors are clipped so the result is always displayable."""
-    return kornia.color.lab_to_rgb(lab.float(), clip=True)
+    """Lab (*, 3, H, W) -> sRGB in [0, 1]; out-of-gamut colors are clipped so the result is always displayable.
+
+    The same conversion as ``kornia.color.lab_to_rgb`` (within 1e-5, tested), written for speed: it is the
+    costliest step of the torch-free runtime (the exported ``decode_lab`` graph runs on every pixel of every
+    output), and this form, without Where or Pow, runs about 3x faster there."""
+    lab = lab.float()
+    fy = (lab[..., :1, :, :] + 16.0) / 116.0
+    f = torch.cat([fy + lab[..., 1:2, :, :] / 500.0, fy, (fy - lab[..., 2:, :, :] / 200.0).clamp(min=0.0)], dim=-3)
+    linear = (f - 4.0 / 29.0) * (3.0 * _DELTA**2)
+    xyz = _blend(linear, f * f * f, f > _DELTA)
+    rgb = torch.matmul(_XYZ_TO_LINEAR_RGB.to(xyz.device), xyz.flatten(-2)).view_as(xyz).clamp(0.0, 1.0)
+    curve = torch.exp(torch.log(rgb.clamp(min=_SRGB_KNEE)) * (1.0 / 2.4)) * 1.055 - 0.055
+    return _blend(rgb * 12.92, curve, rgb > _SRGB_KNEE)
 
 
 def normalize_l(lightness: Tensor) -> Tensor:

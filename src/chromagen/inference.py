@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 MAX_CHROMA = 4.0
 MIN_SIZE, MAX_SIZE = 32, 1024  # --size range: above 1024 px color gains nothing and memory grows fast
 MIN_SIDE = 32  # the networks' coarsest stride: the working image is at least this tall and wide
-BAND_PIXELS = 1 << 18  # pixels per band of full-resolution work (~40 MB of float intermediates)
+BAND_PIXELS = 1 << 17  # pixels per band of full-resolution work (~20 MB of float intermediates)
 _SCALES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 _FLOATS = (np.float16, np.float32, np.float64)
 
@@ -115,7 +115,9 @@ def _from_unit(rgb: np.ndarray, dtype: np.dtype) -> np.ndarray:
     scale = _SCALES.get(dtype)
     if scale is None:
         return np.clip(rgb, 0.0, 1.0).astype(np.float32)
-    return np.clip(np.rint(rgb * scale), 0, scale).astype(dtype)
+    scaled = rgb * scale
+    np.rint(scaled, out=scaled)
+    return np.clip(scaled, 0, scale, out=scaled).astype(dtype)
 
 
 def _output_dtype(pixels: np.ndarray) -> np.dtype:
@@ -195,15 +197,28 @@ class Colorizer:
         smalls = np.stack([self._lightness(p, work)[1] for p in pixels])
         return self._predict(smalls, shape, list(hints) if hints is not None else [None] * len(pixels))
 
-    def recombine(self, image: Any, ab: np.ndarray) -> np.ndarray:
-        """The image's full-resolution L with ``ab`` ((2, h, w) or (1, 2, h, w), Lab units) upsampled -> RGB."""
+    def recombine(self, image: Any, ab: np.ndarray, *, workers: int | None = None) -> np.ndarray:
+        """The image's full-resolution L with ``ab`` ((2, h, w) or (1, 2, h, w), Lab units) upsampled -> RGB.
+
+        ``workers``: bands side by side (default ``backend.workers``)."""
         pixels = as_pixels(image)
         ab = np.asarray(ab, dtype=np.float32)
         ab = ab[0] if ab.ndim == 4 and ab.shape[0] == 1 else ab
         if ab.ndim != 3 or ab.shape[0] != 2:
             raise ChromagenError(f"ab must be (2, h, w) or (1, 2, h, w) (got shape {ab.shape})")
         full, _ = self._lightness(pixels, None)
-        return self._recombine(full, ab, _output_dtype(pixels))
+        return self._recombine(full, ab, _output_dtype(pixels), workers)
+
+    def recombine_batch(self, images: Sequence[Any], ab: np.ndarray) -> list[np.ndarray]:
+        """``recombine`` for each image, ``backend.workers`` images at a time, each alone band by band: a film's
+        frames keep every core busy, where one small frame costs more to split than splitting saves."""
+        if len(images) != len(ab):
+            raise ChromagenError(f"{len(ab)} ab predictions for {len(images)} images")
+        workers = min(self.backend.workers, len(images))
+        if workers <= 1:
+            return [self.recombine(image, one) for image, one in zip(images, ab)]
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(lambda pair: self.recombine(*pair, workers=1), zip(images, ab)))
 
     def suggest_colors(self, image: Any, ab: np.ndarray, x: float, y: float, count: int = 6
                        ) -> list[tuple[int, int, int]]:
@@ -255,12 +270,12 @@ class Colorizer:
         for start in range(0, height, step):
             yield start, min(height, start + step)
 
-    def _each_band(self, work: Callable[[tuple[int, int]], None], height: int, width: int) -> None:
-        """``work`` on every band, ``backend.workers`` at a time (ORT and numpy release the GIL), but never more
-        at once than the bands the image needs one at a time: an image that fits one band (a video frame) keeps
-        one thread, where the hand-offs cost more than they save (640x360 film: 14.5 frames/s whole, 13.0-13.6
-        split in two)."""
-        workers = min(self.backend.workers, sum(1 for _ in self._bands(height, width)))
+    def _each_band(self, work: Callable[[tuple[int, int]], None], height: int, width: int,
+                   workers: int | None = None) -> None:
+        """``work`` on every band, ``workers`` (default ``backend.workers``) at a time (ORT and numpy release the
+        GIL), but never more at once than the bands the image needs one at a time: an image that fits one band
+        keeps one thread, where the hand-offs cost more than they save."""
+        workers = min(self.backend.workers if workers is None else workers, sum(1 for _ in self._bands(height, width)))
         spans = list(self._bands(height, width, workers))
         if workers == 1:
             for span in spans:
@@ -321,7 +336,8 @@ class Colorizer:
         ab_norm = self.backend.encode_ab(hint_rgb(hints))[:, :, 0, 0] if hints else np.zeros((0, 2), np.float32)
         return hint_planes(hints, ab_norm, image_hw, work_hw)
 
-    def _recombine(self, full: np.ndarray, ab: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    def _recombine(self, full: np.ndarray, ab: np.ndarray, dtype: np.dtype, workers: int | None = None
+                   ) -> np.ndarray:
         """Full-resolution normalized L (H, W) + ab (2, h, w) -> (H, W, 3) RGB in ``dtype``, band by band."""
         height, width = full.shape
         rows, cols = Taps.between(ab.shape[1], height), Taps.between(ab.shape[2], width)
@@ -333,5 +349,5 @@ class Colorizer:
             rgb = self.backend.decode_lab(full[None, None, start:stop], ab_band[None])[0]
             out[start:stop] = _from_unit(rgb.transpose(1, 2, 0), dtype)
 
-        self._each_band(band, height, width)
+        self._each_band(band, height, width, workers)
         return out

@@ -40,7 +40,15 @@ class Taps:
 
 
 def upsample_rows(ab: np.ndarray, rows: Taps, cols: Taps, start: int, stop: int) -> np.ndarray:
-    """Rows ``start:stop`` of the bilinear upsampling of ``ab`` (C, h, w) to (C, H, W) -> (C, stop - start, W)."""
-    w = rows.weight[start:stop, None]
-    band = ab[:, rows.low[start:stop]] * (1 - w) + ab[:, rows.high[start:stop]] * w
-    return band[:, :, cols.low] * (1 - cols.weight) + band[:, :, cols.high] * cols.weight
+    """Rows ``start:stop`` of the bilinear upsampling of ``ab`` (C, h, w) to (C, H, W) -> (C, stop - start, W).
+
+    Rows first (on the small image), then columns with ``np.take``, which keeps the result C-contiguous
+    (ready for ONNX Runtime without a copy) and runs about twice as fast as fancy indexing there."""
+    low = ab[:, rows.low[start:stop]]
+    band = low + (ab[:, rows.high[start:stop]] - low) * rows.weight[start:stop, None]
+    out = np.take(band, cols.low, axis=2)
+    step = np.take(band, cols.high, axis=2)
+    np.subtract(step, out, out=step)
+    step *= cols.weight
+    out += step
+    return out

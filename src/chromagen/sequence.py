@@ -1,7 +1,7 @@
 """Colorize frame sequences (videos, animations) through the one pipeline, with temporal stabilization.
 
 Per batch of frames: ``colorizer.predict_ab`` (working resolution) -> ``temporal.Stabilizer`` ->
-``colorizer.recombine`` per frame (full resolution). Videos are processed in segments checkpointed beside
+``colorizer.recombine_batch`` (full resolution, frames side by side). Videos are processed in segments checkpointed beside
 the output, so an interrupted job resumes at the last finished segment; the final file appears only when
 complete. The CLI and the server both call ``colorize_video`` and ``colorize_animation``.
 """
@@ -38,7 +38,7 @@ class ColorizerLike(Protocol):
 
     def predict_ab(self, images: list[np.ndarray]) -> np.ndarray: ...
 
-    def recombine(self, image: np.ndarray, ab: np.ndarray) -> np.ndarray: ...
+    def recombine_batch(self, images: list[np.ndarray], ab: np.ndarray) -> list[np.ndarray]: ...
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def colorize_frames(colorizer: ColorizerLike, frames: np.ndarray, stabilizer: St
     ab = colorizer.predict_ab(list(frames))
     h, w = ab.shape[-2:]
     ab = stabilizer(ab, np.stack([to_gray(f, h, w) for f in frames]))
-    return np.stack([colorizer.recombine(f, a) for f, a in zip(frames, ab)])
+    return np.stack(colorizer.recombine_batch(list(frames), ab))
 
 
 def _job_key(src: Path, colorizer: ColorizerLike, options: VideoOptions) -> str:

@@ -47,7 +47,7 @@ def _tensor(frames: np.ndarray) -> torch.Tensor:
 
 
 def _recombine(colorizer: Any, frames: np.ndarray, ab: np.ndarray) -> torch.Tensor:
-    return _tensor(np.stack([colorizer.recombine(f, a) for f, a in zip(frames, ab)]))
+    return _tensor(np.stack(colorizer.recombine_batch(list(frames), ab)))
 
 
 def evaluate_video(path: Path, colorizer: Any, stabilize: float = DEFAULT_STRENGTH, limit: int | None = None,
