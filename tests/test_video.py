@@ -116,6 +116,36 @@ def test_interrupted_job_resumes_where_it_stopped(tmp_path: Path, colorizer) -> 
     assert [p.name for p in dst.parent.iterdir()] == ["clip.mp4"]
 
 
+def test_interruption_while_the_encoder_thread_works_keeps_finished_segments(tmp_path: Path, colorizer,
+                                                                            monkeypatch) -> None:
+    """Prediction (this thread) runs one batch ahead of encoding (a second thread); stopping the first mid-batch
+    waits for the second, drops its open segment and keeps the finished ones."""
+    import chromagen.sequence as sequence
+
+    src = write_clip(tmp_path / "clip.mp4", SMALL)
+    dst = tmp_path / "out" / "clip.mp4"
+    options = sequence.VideoOptions(batch=2, segment_frames=4)
+    calls = []
+    real = sequence.stabilized_ab
+
+    def stop_at_the_fourth_batch(*args):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(sequence, "stabilized_ab", stop_at_the_fourth_batch)
+    with pytest.raises(KeyboardInterrupt):
+        sequence.colorize_video(src, dst, colorizer, options=options)
+    parts = dst.parent / ".clip.mp4.parts"
+    assert sorted(p.name for p in parts.iterdir()) == ["job.json", "seg-00000.npz", "seg-00000.part"]
+    monkeypatch.setattr(sequence, "stabilized_ab", real)
+    resumed: list[int] = []
+    sequence.colorize_video(src, dst, colorizer, options=options, progress=lambda done, total: resumed.append(done))
+    assert resumed[0] == 4 and resumed[-1] == frame_count(SMALL)
+    assert timing(dst) == timing(src)
+
+
 def test_changed_options_start_over(tmp_path: Path, colorizer) -> None:
     from chromagen.sequence import VideoOptions, colorize_video
 

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
@@ -58,12 +59,16 @@ def batch_size(options: "VideoOptions", info: vio.VideoInfo) -> int:
     return max(1, min(options.batch, BATCH_PIXELS // (info.width * info.height)))
 
 
-def colorize_frames(colorizer: ColorizerLike, frames: np.ndarray, stabilizer: Stabilizer) -> np.ndarray:
-    """N x H x W x 3 RGB frames in display order -> colorized frames of the same dtype."""
+def stabilized_ab(colorizer: ColorizerLike, frames: np.ndarray, stabilizer: Stabilizer) -> np.ndarray:
+    """N x H x W x 3 RGB frames in display order -> their stabilized ab at the working resolution."""
     ab = colorizer.predict_ab(list(frames))
     h, w = ab.shape[-2:]
-    ab = stabilizer(ab, np.stack([to_gray(f, h, w) for f in frames]))
-    return np.stack(colorizer.recombine_batch(list(frames), ab))
+    return stabilizer(ab, np.stack([to_gray(f, h, w) for f in frames]))
+
+
+def colorize_frames(colorizer: ColorizerLike, frames: np.ndarray, stabilizer: Stabilizer) -> np.ndarray:
+    """N x H x W x 3 RGB frames in display order -> colorized frames of the same dtype."""
+    return np.stack(colorizer.recombine_batch(list(frames), stabilized_ab(colorizer, frames, stabilizer)))
 
 
 def _job_key(src: Path, colorizer: ColorizerLike, options: VideoOptions) -> str:
@@ -111,10 +116,9 @@ class Checkpoints:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _state_arrays(stabilizer: Stabilizer, pts: list[int], durations: list[int], frames_done: int,
+def _state_arrays(state: StabilizerState | None, pts: list[int], durations: list[int], frames_done: int,
                   finished: bool) -> dict[str, np.ndarray]:
     """A finished segment's frame timing plus what the next segment needs to continue seamlessly."""
-    state = stabilizer.state
     arrays = {"pts": np.array(pts, np.int64), "durations": np.array(durations, np.int64),
               "frames_done": np.array(frames_done), "finished": np.array(finished)}
     if state is not None:
@@ -154,9 +158,47 @@ def colorize_video(src: Path, dst: Path, colorizer: ColorizerLike, *, options: V
     return dst
 
 
+class _SegmentSink:
+    """The second half of a video job: recombines predicted batches and encodes them into checkpointed segments."""
+
+    def __init__(self, colorizer: ColorizerLike, info: vio.VideoInfo, options: VideoOptions,
+                 checkpoints: Checkpoints, index: int, frames_done: int, progress: ProgressFn | None) -> None:
+        self.colorizer, self.info, self.options, self.checkpoints = colorizer, info, options, checkpoints
+        self.index, self.frames_done, self.progress = index, frames_done, progress
+        self.writer: vio.SegmentWriter | None = None
+        self.pts: list[int] = []
+        self.durations: list[int] = []
+
+    def add(self, chunk: vio.FrameBatch, ab: np.ndarray, closes: bool, finished: bool,
+            state: StabilizerState | None) -> None:
+        """Encode one batch; ``closes``: it ends a segment, checkpointed with the stabilizer's ``state``."""
+        if self.writer is None:
+            self.writer = vio.SegmentWriter(self.checkpoints.segment(self.index), self.info, self.options.codec,
+                                            self.options.crf, self.options.preset)
+        self.writer.write(np.stack(self.colorizer.recombine_batch(list(chunk.pixels), ab)), chunk.pts,
+                          chunk.durations)
+        self.pts += chunk.pts
+        self.durations += chunk.durations
+        self.frames_done += len(chunk.pts)
+        if closes:
+            self.writer.close()
+            self.checkpoints.finish(self.index, _state_arrays(state, self.pts, self.durations, self.frames_done,
+                                                              finished))
+            self.writer, self.pts, self.durations, self.index = None, [], [], self.index + 1
+        if self.progress:
+            self.progress(self.frames_done, self.info.frames)
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.abort()
+
+
 def _colorize_segments(src: Path, info: vio.VideoInfo, colorizer: ColorizerLike, options: VideoOptions,
                        checkpoints: Checkpoints, progress: ProgressFn | None) -> None:
-    """Encode every segment not finished by an earlier run."""
+    """Encode every segment not finished by an earlier run.
+
+    Two stages overlap: this thread decodes a batch and predicts its ab while a second one recombines and
+    encodes the batch before (at most two batches in flight, so memory stays bounded)."""
     stabilizer = Stabilizer(options.stabilize)
     done = checkpoints.done()
     last = done[-1][1] if done else None
@@ -168,29 +210,26 @@ def _colorize_segments(src: Path, info: vio.VideoInfo, colorizer: ColorizerLike,
         _restore(stabilizer, last)
     if progress:
         progress(frames_done, info.frames)
-    index = len(done)
-    writer: vio.SegmentWriter | None = None
-    pts: list[int] = []
-    durations: list[int] = []
-    try:
-        for chunk, is_last in _lookahead(vio.read_batches(src, info, batch_size(options, info), start)):
-            if writer is None:
-                writer = vio.SegmentWriter(checkpoints.segment(index), info, options.codec, options.crf,
-                                           options.preset)
-            writer.write(colorize_frames(colorizer, chunk.pixels, stabilizer), chunk.pts, chunk.durations)
-            pts += chunk.pts
-            durations += chunk.durations
-            frames_done += len(chunk.pts)
-            if len(pts) >= options.segment_frames or is_last:
-                writer.close()
-                checkpoints.finish(index, _state_arrays(stabilizer, pts, durations, frames_done, is_last))
-                writer, pts, durations, index = None, [], [], index + 1
-            if progress:
-                progress(frames_done, info.frames)
-    except BaseException:
-        if writer is not None:
-            writer.abort()
-        raise
+    sink = _SegmentSink(colorizer, info, options, checkpoints, len(done), frames_done, progress)
+    in_segment = 0
+    pending: Future[None] | None = None
+    with ThreadPoolExecutor(1) as encoder:
+        try:
+            for chunk, is_last in _lookahead(vio.read_batches(src, info, batch_size(options, info), start)):
+                ab = stabilized_ab(colorizer, chunk.pixels, stabilizer)
+                in_segment += len(chunk.pts)
+                closes = in_segment >= options.segment_frames or is_last
+                in_segment = 0 if closes else in_segment
+                if pending is not None:
+                    pending.result()
+                pending = encoder.submit(sink.add, chunk, ab, closes, is_last, stabilizer.state)
+            if pending is not None:
+                pending.result()
+        except BaseException:
+            if pending is not None:
+                wait([pending])  # the encoder thread must be idle before its writer is closed
+            sink.abort()
+            raise
 
 
 def _lookahead(batches: Iterator[vio.FrameBatch]) -> Iterator[tuple[vio.FrameBatch, bool]]:
