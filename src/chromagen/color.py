@@ -4,6 +4,8 @@ Models never see raw Lab: they take ``L`` scaled to [-1, 1] and predict ``ab`` d
 Change the scaling here and every dataset, model and colorizer follows.
 """
 
+import math
+
 import kornia.color
 import torch
 from torch import Tensor
@@ -24,28 +26,25 @@ _XYZ_TO_LINEAR_RGB = (torch.tensor([[3.2404813432005266, -1.5371515162713185, -0
                                    dtype=torch.float64) * torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)
                       ).float()
 _DELTA = 6.0 / 29.0  # where CIELAB's cube root turns linear
-_SRGB_KNEE = 0.0031308  # where the sRGB curve turns linear
-
-
-def _blend(low: Tensor, high: Tensor, use_high: Tensor) -> Tensor:
-    """``where(use_high, high, low)`` as arithmetic: ONNX Runtime runs Where (and Pow) several times slower."""
-    return low + (high - low) * use_high.to(low.dtype)
+_SLOPE = 3.0 * _DELTA**2  # slope of that linear part
+_KNEE = 0.0031308  # where the sRGB curve turns linear
 
 
 def lab_to_rgb(lab: Tensor) -> Tensor:
     """Lab (*, 3, H, W) -> sRGB in [0, 1]; out-of-gamut colors are clipped so the result is always displayable.
 
-    The same conversion as ``kornia.color.lab_to_rgb`` (within 1e-5, tested), written for speed: it is the
+    The same conversion as ``kornia.color.lab_to_rgb`` (within 2e-5, tested), written for speed: it is the
     costliest step of the torch-free runtime (the exported ``decode_lab`` graph runs on every pixel of every
-    output), and this form, without Where or Pow, runs about 3x faster there."""
+    output). Each piecewise curve is the sum of its two pieces on clamped inputs (both pieces meet at the
+    knee), which ONNX Runtime runs about 2x faster than kornia's Where and Pow."""
     lab = lab.float()
     fy = (lab[..., :1, :, :] + 16.0) / 116.0
     f = torch.cat([fy + lab[..., 1:2, :, :] / 500.0, fy, (fy - lab[..., 2:, :, :] / 200.0).clamp(min=0.0)], dim=-3)
-    linear = (f - 4.0 / 29.0) * (3.0 * _DELTA**2)
-    xyz = _blend(linear, f * f * f, f > _DELTA)
-    rgb = torch.matmul(_XYZ_TO_LINEAR_RGB.to(xyz.device), xyz.flatten(-2)).view_as(xyz).clamp(0.0, 1.0)
-    curve = torch.exp(torch.log(rgb.clamp(min=_SRGB_KNEE)) * (1.0 / 2.4)) * 1.055 - 0.055
-    return _blend(rgb * 12.92, curve, rgb > _SRGB_KNEE)
+    cube = f.clamp(min=_DELTA)
+    xyz = cube * cube * cube + f.clamp(max=_DELTA) * _SLOPE - (_SLOPE * 4.0 / 29.0 + _DELTA**3)
+    rgb = torch.matmul(_XYZ_TO_LINEAR_RGB.to(xyz.device), xyz.flatten(-2)).view_as(xyz)
+    curve = torch.exp(torch.log(rgb.clamp(_KNEE, 1.0)) / 2.4 + math.log(1.055))
+    return (curve + rgb.clamp(0.0, _KNEE) * 12.92 - (0.055 + 12.92 * _KNEE)).clamp(0.0, 1.0)
 
 
 def normalize_l(lightness: Tensor) -> Tensor:
@@ -109,5 +108,6 @@ def ab_from_model(ab_norm: Tensor, chroma: Tensor) -> Tensor:
 
 
 def decode_lab(l_norm: Tensor, ab: Tensor) -> Tensor:
-    """Normalized L (N, 1, H, W) and Lab-unit ab (N, 2, H, W) -> sRGB in [0, 1]."""
-    return lab_to_rgb(torch.cat([denormalize_l(l_norm), ab], dim=1))
+    """Normalized L (N, 1, H, W) and Lab-unit ab (N, 2, H, W) -> sRGB in [0, 1], channels last (N, H, W, 3):
+    the layout of image buffers, so the runtime writes pixels without a strided copy."""
+    return lab_to_rgb(torch.cat([denormalize_l(l_norm), ab], dim=1)).permute(0, 2, 3, 1)

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 MAX_CHROMA = 4.0
 MIN_SIZE, MAX_SIZE = 32, 1024  # --size range: above 1024 px color gains nothing and memory grows fast
 MIN_SIDE = 32  # the networks' coarsest stride: the working image is at least this tall and wide
-BAND_PIXELS = 1 << 17  # pixels per band of full-resolution work (~20 MB of float intermediates)
+BAND_PIXELS = 1 << 16  # pixels per band of full-resolution work: ~10 MB of float intermediates, cache-sized
 _SCALES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 _FLOATS = (np.float16, np.float32, np.float64)
 
@@ -239,7 +239,7 @@ class Colorizer:
         chromas = suggested_ab(ab, *working_cell(x, y, (height, width), ab.shape[1:]), count)
         n = len(chromas)
         rgb = self.backend.decode_lab(np.full((1, 1, 1, n), lightness, np.float32), chromas.T.reshape(1, 2, 1, n))
-        colors = _from_unit(rgb[0, :, 0].T, np.dtype(np.uint8))
+        colors = _from_unit(rgb[0, 0], np.dtype(np.uint8))
         return list(dict.fromkeys((int(r), int(g), int(b)) for r, g, b in colors))
 
     def colorize_lab(self, lightness: "Tensor", hints: "Sequence[Sequence[Hint] | None] | None" = None) -> "Tensor":
@@ -346,8 +346,7 @@ class Colorizer:
         def band(span: tuple[int, int]) -> None:
             start, stop = span
             ab_band = upsample_rows(ab, rows, cols, start, stop)
-            rgb = self.backend.decode_lab(full[None, None, start:stop], ab_band[None])[0]
-            out[start:stop] = _from_unit(rgb.transpose(1, 2, 0), dtype)
+            out[start:stop] = _from_unit(self.backend.decode_lab(full[None, None, start:stop], ab_band[None])[0], dtype)
 
         self._each_band(band, height, width, workers)
         return out

@@ -41,7 +41,7 @@ class Backend(Protocol):
         """Normalized ab -> Lab units times the saturation gain (``chromagen.color.ab_from_model``)."""
 
     def decode_lab(self, l_norm: np.ndarray, ab: np.ndarray) -> np.ndarray:
-        """Normalized L (N, 1, H, W) + Lab ab (N, 2, H, W) -> sRGB (N, 3, H, W) (``chromagen.color.decode_lab``)."""
+        """Normalized L (N, 1, H, W) + Lab ab (N, 2, H, W) -> sRGB (N, H, W, 3) (``chromagen.color.decode_lab``)."""
 
 
 def require_torch(what: str) -> None:

@@ -64,4 +64,4 @@ class TorchBackend:
 
     @torch.inference_mode()
     def decode_lab(self, l_norm: np.ndarray, ab: np.ndarray) -> np.ndarray:
-        return color.decode_lab(self._tensor(l_norm), self._tensor(ab)).numpy()
+        return color.decode_lab(self._tensor(l_norm), self._tensor(ab)).contiguous().numpy()
