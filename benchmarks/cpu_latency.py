@@ -9,9 +9,13 @@ In one run, each in a fresh process so one backend's imports never inflate the o
   the process's peak RSS;
 - the forward pass of an ECCV16-shaped network (Zhang et al. 2016: VGG-style, 313-bin head) at 256x256 on
   torch, random weights: the yardstick. CPU times move with machine load, so ratios within one run matter.
+
+chromagen's bytecode is compiled first, as installing the package does: with ``PYTHONDONTWRITEBYTECODE``
+set (as on the project machine) a source checkout would otherwise recompile every module on every run.
 """
 
 import argparse
+import compileall
 import json
 import os
 import statistics
@@ -138,6 +142,9 @@ def main() -> None:
         api_child(args.photo, args.child_api, args)
         return
 
+    import chromagen
+
+    compileall.compile_dir(Path(chromagen.__file__).parent, quiet=1)
     with tempfile.TemporaryDirectory() as tmp:
         photo = _photo(Path(tmp))
         result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "threads": args.threads,
