@@ -65,6 +65,75 @@ def test_bad_files_fail_one_line_each_and_good_file_survives(tmp_path: Path, ran
     assert Image.open(out / "good.jpg").size == (160, 120)
 
 
+def _numbered_photos(folder: Path, count: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{i:02d}.png" for i in range(count)]
+    for i, path in enumerate(paths):
+        Image.fromarray(smooth_color_image(48, 64, seed=i)).save(path)
+    return paths
+
+
+def test_folder_photos_are_read_ahead_and_written_behind_with_the_same_result(
+        tmp_path: Path, random_model_file: Path, monkeypatch) -> None:
+    """Decode of the next photo and write of the last one run on their own threads; the outputs are those of
+    colorizing each photo alone, and a photo too large to overlap is decoded in turn."""
+    import threading
+
+    import chromagen.cli.colorize as command
+    import chromagen.media.image as media
+    from chromagen.inference import Colorizer
+
+    paths = _numbered_photos(tmp_path / "in", 4)
+    monkeypatch.setattr(command, "OVERLAP_PIXELS", 48 * 64)
+    Image.fromarray(smooth_color_image(64, 64, seed=9)).save(paths[2])  # larger than OVERLAP_PIXELS
+    threads: dict[str, str] = {}
+    for name in ("load_image", "save_image"):
+        real = getattr(media, name)
+
+        def spy(path, *args, _real=real, _name=name, **kwargs):
+            where = path if _name == "load_image" else args[0]
+            threads[f"{_name}:{Path(where).name}"] = threading.current_thread().name
+            return _real(path, *args, **kwargs)
+
+        monkeypatch.setattr(media, name, spy)
+    out = tmp_path / "out"
+    result = _run("colorize", str(tmp_path / "in"), "-o", str(out), "--model", str(random_model_file), "--size", "32")
+    assert result.exit_code == 0 and "4 colorized, 0 skipped, 0 failed" in result.output, result.output
+    assert threads["load_image:00.png"] == "MainThread"  # the first has nothing to hide behind
+    assert threads["load_image:01.png"].startswith("chromagen-read")
+    assert threads["load_image:02.png"] == "MainThread"  # too large: decoded in its turn
+    assert threads["save_image:00.png"].startswith("chromagen-write")
+    assert threads["save_image:02.png"] == "MainThread"
+    alone = Colorizer.from_pretrained(str(random_model_file), size=32)
+    for path in paths:
+        expected = alone.colorize(media.load_image(path))
+        assert np.array_equal(np.asarray(Image.open(out / path.name).convert("RGB")), expected)
+
+
+def test_a_failed_write_behind_is_its_own_photo_s_line_in_order(tmp_path: Path, random_model_file: Path,
+                                                                 monkeypatch) -> None:
+    import chromagen.media.image as media
+    from chromagen.errors import ChromagenError
+
+    _numbered_photos(tmp_path / "in", 3)
+    real = media.save_image
+
+    def full_disk(pixels, path, *args, **kwargs):
+        if Path(path).name == "01.png":
+            raise ChromagenError(f"{path}: no space left on device")
+        return real(pixels, path, *args, **kwargs)
+
+    monkeypatch.setattr(media, "save_image", full_disk)
+    (tmp_path / "in" / "02.png").write_bytes(b"broken")
+    result = _run("colorize", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(random_model_file))
+    lines = result.output.splitlines()
+    assert result.exit_code == 1
+    assert [line.split("/")[-1] for line in lines[:2]] == ["01.png: no space left on device",
+                                                           "02.png: not a readable image (unknown or corrupt format)"]
+    assert lines[2].startswith("1 colorized, 0 skipped, 2 failed")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["00.png"]
+
+
 def test_existing_outputs_are_skipped_unless_overwrite(tmp_path: Path, random_model_file: Path) -> None:
     src = tmp_path / "a.png"
     Image.fromarray(smooth_color_image()).save(src)

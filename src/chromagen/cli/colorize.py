@@ -7,6 +7,7 @@ wrong is one ``error:`` line while the rest of the batch goes on. No source file
 
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -29,6 +30,68 @@ if TYPE_CHECKING:
 
     from chromagen.hints import Hint
     from chromagen.inference import Colorizer
+    from chromagen.media.image import LoadedImage
+
+OVERLAP_PIXELS = 16_000_000  # photos up to this size are read ahead and written behind; larger ones one at a time
+
+
+def _load_if_small(path: Path) -> "LoadedImage | None":
+    """The decoded photo when it is a still of at most ``OVERLAP_PIXELS`` by its header, else None (decoded
+    later, in its turn). Only errors of the decode itself are raised: they are the photo's to report."""
+    import warnings
+
+    from PIL import Image
+
+    from chromagen.media.image import load_image
+
+    try:
+        if kind_of(path) is not None:
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                if im.width * im.height > OVERLAP_PIXELS:
+                    return None
+    except Exception:  # noqa: BLE001 - a broken header: the photo's own turn says what is wrong
+        return None
+    return load_image(path)
+
+
+class Overlap:
+    """Decoding the next photo and writing the last one run beside the network (Pillow, numpy and ONNX
+    Runtime release the GIL): one photo read ahead, one written behind, each at most ``OVERLAP_PIXELS``, so
+    a folder of large scans never holds more than one of them at a time. The read-ahead starts once the
+    current photo is decoded, so two decodes never run at once."""
+
+    def __init__(self, items: list[Item]) -> None:
+        self._next = {a.path: b for a, b in zip(items, items[1:]) if b.kind == IMAGE}
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="chromagen-read")
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="chromagen-write")
+        self._ahead: dict[Path, Future["LoadedImage | None"]] = {}
+
+    def load(self, path: Path) -> "LoadedImage":
+        """The photo (decoded ahead, or now), then the next one's decode starts."""
+        from chromagen.media.image import load_image
+
+        ahead = self._ahead.pop(path, None)
+        image = ahead.result() if ahead is not None else None
+        image = load_image(path) if image is None else image
+        following = self._next.get(path)
+        if following is not None:
+            self._ahead[following.path] = self._reader.submit(_load_if_small, following.path)
+        return image
+
+    def write(self, job: Callable[[], None], pixels: int) -> "Future[None] | None":
+        """Run ``job`` behind (returns its future) when the photo is small enough, else now (returns None)."""
+        if pixels > OVERLAP_PIXELS:
+            job()
+            return None
+        return self._writer.submit(job)
+
+    def close(self) -> None:
+        """Wait for the last write (an interrupted run still finishes the file it was writing)."""
+        self._reader.shutdown(wait=True, cancel_futures=True)
+        self._writer.shutdown(wait=True)
 
 
 @dataclass
@@ -40,6 +103,7 @@ class Run:
     overwrite: bool
     sources: set[Path]  # resolved input files: never written to
     progress: "Progress"  # long items (videos) add their own task to it
+    overlap: Overlap  # photos read ahead and written behind
     claimed: set[Path] = field(default_factory=set)  # outputs written (or kept) by this run
     sequence: SequenceOptions = SequenceOptions()  # video and animation options
     hints: list["Hint"] = field(default_factory=list)  # user colors, applied to every image
@@ -55,22 +119,26 @@ class Run:
         return None if candidate.exists() and not self.overwrite else candidate
 
 
-def colorize_image(run: Run, item: Item) -> bool:
-    """Colorize and save one still image; False when skipped because its output already exists."""
-    from chromagen.media.image import load_image, output_path_for, save_image, to_depth
+def colorize_image(run: Run, item: Item) -> "bool | Future[None]":
+    """Colorize one still image; False when skipped because its output already exists, else True or the
+    future of its save (written behind, ``Overlap``)."""
+    from chromagen.media.image import output_path_for, save_image, to_depth
 
-    image = load_image(item.path)
+    image = run.overlap.load(item.path)
     target = run.target(item, output_path_for(run.output / item.rel, run.output / item.rel.parent,
                                               image.alpha is not None))
     if target is None:
         return False
     colored = run.colorizer.colorize(image, hints=run.hints or None)
     colored = to_depth(colored, image.pixels.dtype)  # 16-bit in, 16-bit out
-    save_image(colored, target, alpha=image.alpha, overwrite=run.overwrite, meta=image.meta)
-    return True
+
+    def save() -> None:
+        save_image(colored, target, alpha=image.alpha, overwrite=run.overwrite, meta=image.meta)
+
+    return run.overlap.write(save, colored.shape[0] * colored.shape[1]) or True
 
 
-def colorize_moving(run: Run, item: Item) -> bool:
+def colorize_moving(run: Run, item: Item) -> "bool | Future[None]":
     """A video or an animated GIF/APNG/WebP (``chromagen.cli.sequences``); still images go to ``colorize_image``."""
     kind = kind_of(item.path)
     if kind is None:
@@ -83,7 +151,8 @@ def colorize_moving(run: Run, item: Item) -> bool:
 
 
 # item kind -> the function that colorizes one item of it (media modules add their kinds here)
-HANDLERS: dict[str, Callable[[Run, Item], bool]] = {IMAGE: colorize_moving, VIDEO: colorize_moving}
+# (True: done, False: skipped, a future: done once it completes)
+HANDLERS: dict[str, Callable[[Run, Item], "bool | Future[None]"]] = {IMAGE: colorize_moving, VIDEO: colorize_moving}
 
 
 def check_output(output: Path) -> None:
@@ -107,22 +176,60 @@ class Summary:
     failed: int = 0
 
 
-def _process(run: Run, item: Item, summary: Summary, debug: bool) -> None:
-    """One item, whatever happens: colorized, skipped or one error line."""
+def _attempt(run: Run, item: Item) -> "bool | Future[None] | Exception":
+    """Run the item's handler; an exception is returned, to be reported in its turn (a bug too: it must not
+    stop the other files)."""
     try:
-        if HANDLERS[item.kind](run, item):
-            summary.ok += 1
-        else:
-            summary.skipped += 1
-            say("skipped:", "yellow", f"{item.path}: output exists (use --overwrite)")
-    except UsageError as exc:  # e.g. hints that do not fit this image: the command itself is wrong
-        raise UsageError(f"{item.path}: {exc}") from None
-    except ChromagenError as exc:
+        return HANDLERS[item.kind](run, item)
+    except Exception as exc:  # noqa: BLE001
+        return exc
+
+
+def _written(write: "Future[None]") -> "bool | Exception":
+    try:
+        write.result()
+        return True
+    except Exception as exc:  # noqa: BLE001
+        return exc
+
+
+def _report(item: Item, outcome: "bool | Future[None] | Exception", summary: Summary, debug: bool
+            ) -> "tuple[Item, Future[None]] | None":
+    """Count and say one item's outcome: colorized, skipped or one error line. A photo still being written
+    comes back, to be reported once its write is done."""
+    if isinstance(outcome, Future):
+        return item, outcome
+    if isinstance(outcome, UsageError):  # e.g. hints that do not fit this image: the command itself is wrong
+        raise UsageError(f"{item.path}: {outcome}") from None
+    if isinstance(outcome, ChromagenError):
         summary.failed += 1
-        _fail(debug, str(exc))
-    except Exception as exc:  # noqa: BLE001 - a bug must not stop the other files
+        _fail(debug, str(outcome))
+    elif isinstance(outcome, Exception):
         summary.failed += 1
-        _fail(debug, f"{item.path}: internal error ({type(exc).__name__}: {exc}); rerun with --debug")
+        _fail(debug, f"{item.path}: internal error ({type(outcome).__name__}: {outcome}); rerun with --debug")
+    elif outcome:
+        summary.ok += 1
+    else:
+        summary.skipped += 1
+        say("skipped:", "yellow", f"{item.path}: output exists (use --overwrite)")
+    return None
+
+
+def _process(run: Run, items: list[Item], summary: Summary, debug: bool, advance: Callable[[], None]) -> None:
+    """Every item in order; a photo's write (behind the next item's colorization) is reported before that
+    next item, so lines and counts keep the input order."""
+    writing: tuple[Item, Future[None]] | None = None
+    for item in items:
+        outcome = _attempt(run, item)
+        if writing is not None:
+            _report(writing[0], _written(writing[1]), summary, debug)
+            advance()
+        writing = _report(item, outcome, summary, debug)
+        if writing is None:
+            advance()
+    if writing is not None:
+        _report(writing[0], _written(writing[1]), summary, debug)
+        advance()
 
 
 @app.command()
@@ -176,14 +283,14 @@ def colorize(
     one_still = len(found.items) <= 1 and not any(kind_of(item.path) for item in found.items)
     with _progress(disable=one_still) as progress:  # a single film still shows its frames/s and time left
         run = Run(colorizer, output, overwrite, {item.path.resolve() for item in found.items}, progress,
-                  sequence=sequence, hints=hints)
+                  Overlap(found.items), sequence=sequence, hints=hints)
         task = progress.add_task("colorizing", total=len(found.items))
-        for item in found.items:
-            try:
-                _process(run, item, summary, debug)
-            except UsageError as exc:
-                raise exit_for(exc, debug) from None
-            progress.advance(task)
+        try:
+            _process(run, found.items, summary, debug, lambda: progress.advance(task))
+        except UsageError as exc:
+            raise exit_for(exc, debug) from None
+        finally:
+            run.overlap.close()
     out.print(f"{summary.ok} colorized, {summary.skipped} skipped, {summary.failed} failed -> {output}",
               markup=False)
     if summary.failed:
