@@ -38,6 +38,16 @@ def test_lab_to_rgb_is_kornias_conversion(shape: tuple[int, ...]) -> None:
     assert (lab_to_rgb(lab) - kornia.color.lab_to_rgb(lab, clip=True)).abs().max() < 2e-5
 
 
+def test_lab_to_rgb_gradients_are_finite_and_match_kornias() -> None:
+    """The colorfulness loss trains through this conversion: same gradients as kornia's, none NaN."""
+    lab = (torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(5)) * torch.tensor([100.0, 200.0, 200.0])
+           .view(3, 1, 1) - torch.tensor([0.0, 100.0, 100.0]).view(3, 1, 1)).requires_grad_()
+    (ours,) = torch.autograd.grad(lab_to_rgb(lab).sum(), lab)
+    (theirs,) = torch.autograd.grad(kornia.color.lab_to_rgb(lab, clip=True).sum(), lab)
+    assert torch.isfinite(ours).all()
+    assert torch.allclose(ours, theirs, atol=1e-4)
+
+
 def test_agrees_with_scikit_image() -> None:
     rgb = np.random.default_rng(2).random((24, 24, 3)).astype(np.float32)
     ours = rgb_to_lab(torch.from_numpy(rgb).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
