@@ -1,9 +1,9 @@
 """Colorize frame sequences (videos, animations) through the one pipeline, with temporal stabilization.
 
 Per batch of frames: ``colorizer.predict_ab`` (working resolution) -> ``temporal.Stabilizer`` ->
-``colorizer.recombine_batch`` (full resolution, frames side by side). Videos are processed in segments checkpointed beside
-the output, so an interrupted job resumes at the last finished segment; the final file appears only when
-complete. The CLI and the server both call ``colorize_video`` and ``colorize_animation``.
+``colorizer.recombine_batch`` (full resolution, frames side by side). Videos are processed in segments
+checkpointed beside the output, so an interrupted job resumes at the last finished segment; the final file
+appears only when complete. The CLI and the server both call ``colorize_video`` and ``colorize_animation``.
 """
 
 import hashlib
