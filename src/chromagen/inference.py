@@ -7,8 +7,8 @@ and the output keeps the exact input size and dtype.
 The full-resolution steps (lightness, ab upsampling, recombination) run in horizontal bands of about
 ``band_pixels`` pixels, so memory stays a few bytes per pixel beyond the input and output arrays, and the
 result is identical however the image is cut; the recombination bands run ``backend.workers`` at a time.
-The network and the color math run on a backend (torch or
-ONNX Runtime, ``chromagen.backends``); everything else here is shared by both.
+The network and the color math run on a backend (torch or ONNX Runtime, ``chromagen.backends``);
+everything else here is shared by both.
 
 ``chroma`` scales the predicted ab (a saturation gain). Regression losses pull uncertain colors toward
 gray, so a gain above 1, calibrated on validation photos and stored in the weights file, restores

@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -176,29 +177,21 @@ class Summary:
     failed: int = 0
 
 
-def _attempt(run: Run, item: Item) -> "bool | Future[None] | Exception":
-    """Run the item's handler; an exception is returned, to be reported in its turn (a bug too: it must not
+def _outcome(step: Callable[[], "bool | Future[None]"]) -> "bool | Future[None] | Exception":
+    """What ``step`` gives, or the exception it raised, to be reported in its turn (a bug too: it must not
     stop the other files)."""
     try:
-        return HANDLERS[item.kind](run, item)
-    except Exception as exc:  # noqa: BLE001
-        return exc
-
-
-def _written(write: "Future[None]") -> "bool | Exception":
-    try:
-        write.result()
-        return True
+        return step()
     except Exception as exc:  # noqa: BLE001
         return exc
 
 
 def _report(item: Item, outcome: "bool | Future[None] | Exception", summary: Summary, debug: bool
-            ) -> "tuple[Item, Future[None]] | None":
+            ) -> "Future[None] | None":
     """Count and say one item's outcome: colorized, skipped or one error line. A photo still being written
-    comes back, to be reported once its write is done."""
+    (a future) is handed back, to be reported once its write is done."""
     if isinstance(outcome, Future):
-        return item, outcome
+        return outcome
     if isinstance(outcome, UsageError):  # e.g. hints that do not fit this image: the command itself is wrong
         raise UsageError(f"{item.path}: {outcome}") from None
     if isinstance(outcome, ChromagenError):
@@ -219,17 +212,20 @@ def _process(run: Run, items: list[Item], summary: Summary, debug: bool, advance
     """Every item in order; a photo's write (behind the next item's colorization) is reported before that
     next item, so lines and counts keep the input order."""
     writing: tuple[Item, Future[None]] | None = None
-    for item in items:
-        outcome = _attempt(run, item)
+
+    def finish_write() -> None:
         if writing is not None:
-            _report(writing[0], _written(writing[1]), summary, debug)
+            _report(writing[0], _outcome(lambda: writing[1].result() or True), summary, debug)
             advance()
-        writing = _report(item, outcome, summary, debug)
-        if writing is None:
+
+    for item in items:
+        outcome = _outcome(partial(HANDLERS[item.kind], run, item))
+        finish_write()
+        pending = _report(item, outcome, summary, debug)
+        writing = (item, pending) if pending is not None else None
+        if pending is None:
             advance()
-    if writing is not None:
-        _report(writing[0], _written(writing[1]), summary, debug)
-        advance()
+    finish_write()
 
 
 @app.command()
