@@ -50,7 +50,7 @@ def _median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def _run_child(command: list[str]) -> tuple[float, int, str, float]:
+def run_child(command: list[str]) -> tuple[float, int, str, float]:
     """Wall seconds, peak RSS (bytes), stdout and CPU seconds (user + system) of one child process."""
     start = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -70,7 +70,7 @@ def cli(photo: Path, backend: str, args: argparse.Namespace) -> dict[str, float]
     command = [sys.executable, "-m", "chromagen", "colorize", str(photo), "-o", str(photo.parent / backend),
                "--model", args.model, "--backend", backend, "--threads", str(args.threads), "--device", "cpu",
                "--overwrite"]
-    runs = [_run_child(command) for _ in range(args.repeats + 1)][1:]  # the first warms the page cache
+    runs = [run_child(command) for _ in range(args.repeats + 1)][1:]  # the first warms the page cache
     return {"wall_s": statistics.median(r[0] for r in runs), "peak_rss_mb": max(r[1] for r in runs) / 2**20,
             "cpu_s": statistics.median(r[3] for r in runs)}
 
@@ -94,7 +94,7 @@ def api_child(photo: Path, backend: str, args: argparse.Namespace) -> None:
 def api(photo: Path, backend: str, args: argparse.Namespace) -> dict[str, float]:
     command = [sys.executable, __file__, "--child-api", backend, "--photo", str(photo), "--model", args.model,
                "--repeats", str(args.repeats), "--threads", str(args.threads)]
-    return json.loads(_run_child(command)[2])
+    return json.loads(run_child(command)[2])
 
 
 def eccv16() -> "object":

@@ -10,14 +10,13 @@ process, the CLI a user runs; its peak resident set size is the kernel's figure 
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # tests.clips (the clip generator) and video_throughput's clip
-sys.path.insert(0, str(REPO / "benchmarks"))
+sys.path.insert(0, str(REPO))  # tests.clips: the clip generator
+sys.path.insert(0, str(REPO / "benchmarks"))  # video_throughput's clip, cpu_latency's child runner
 FPS = 25
 
 
@@ -39,15 +38,11 @@ def film(folder: Path, width: int, height: int, frames: int) -> Path:
 
 def colorize(src: Path, out: Path) -> dict[str, float]:
     """``chromagen colorize`` in a child process: wall seconds, CPU seconds and the child's own peak RSS."""
-    command = [sys.executable, "-m", "chromagen", "colorize", str(src), "-o", str(out), "--overwrite"]
-    start = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - start
-    log = child.stdout.read() if child.stdout else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"chromagen colorize failed:\n{log}")
-    return {"seconds": wall, "cpu_seconds": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024}
+    from cpu_latency import run_child
+
+    wall, peak, _, cpu = run_child([sys.executable, "-m", "chromagen", "colorize", str(src), "-o", str(out),
+                                    "--overwrite"])
+    return {"seconds": wall, "cpu_seconds": cpu, "peak_rss_mb": peak / 2**20}
 
 
 def probe(path: Path) -> tuple[int, float]:
