@@ -109,7 +109,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--val-limit", type=int, default=600)
     t.add_argument("--log-every", type=int, default=10)
     t.add_argument("--workers", type=int, default=2, help="data loader workers (validation; CPU training)")
-    t.add_argument("--families", nargs="+", default=list(family.FAMILIES), choices=family.FAMILIES)
+    t.add_argument("--families", nargs="+", default=list(family.FAMILIES), choices=family.FAMILIES,
+                   help="trained in this order (longest first packs a deadline best)")
     t.add_argument("--deadline", type=float, help="seconds: skip a family that would likely end after this")
     t.add_argument("--parallel", type=int, default=1, help="families trained at once, in worker processes")
     t.add_argument("--runs", type=Path, required=True, help="checkpoints and weights (large; not returned)")

@@ -86,14 +86,18 @@ def updates_per_step(recipe: Recipe) -> int:
 
 
 def export_start(recipe: Recipe, path: Path) -> Path:
-    """The family's untrained start (seeded as fit seeds it) as a weights file, for the same evaluation."""
+    """The family's untrained start (seeded as fit seeds it) as a weights file, for the same evaluation.
+
+    ``init_from`` is left out: a chained family (resnet-unet-gan) is judged against the network its whole
+    pipeline starts from, not against its first stage's result.
+    """
     import lightning as L
 
     from chromagen.models.weights import save_generator
     from chromagen.training.fit import start_module
 
     L.seed_everything(recipe.trainer.seed, verbose=False)
-    module = start_module(recipe)
+    module = start_module(replace(recipe, init_from=None))
     return save_generator(module.generator, recipe.model.name, recipe.model.kwargs, path)
 
 
@@ -178,7 +182,8 @@ class Schedule:
 
 def train_families(names: list[str], budget: Budget, runs: Path, record: Path, deadline: float | None = None,
                    parallel: int = 1, log: Log = print, command: str | None = None) -> dict[str, Any]:
-    """Train ``names`` (at most ``parallel`` at once, in worker processes when more than one); the command
+    """Train ``names`` in the given order (longest first packs a deadline best; a chained family waits for
+    its start) at most ``parallel`` at once, in worker processes when more than one; the command
     and each family's start and end are written to ``record`` at once, so a killed run keeps what it did
     and names what it was doing.
 
@@ -193,7 +198,7 @@ def train_families(names: list[str], budget: Budget, runs: Path, record: Path, d
                               "on_device": family_recipe(FAMILIES[0], budget, runs).data.on_device, "families": {},
                               "command": command}
     records: dict[str, dict[str, Any]] = result["families"]
-    schedule = Schedule([n for n in FAMILIES if n in names], runs, deadline)  # starts before their chains
+    schedule = Schedule(list(dict.fromkeys(names)), runs, deadline)  # in the given order; chains wait
     write_json(result, record)
 
     def finish(name: str, outcome: dict[str, Any]) -> None:
