@@ -216,7 +216,10 @@ def test_prior_command_and_classification_recipe_use_it(tmp_path: Path, image_di
 
 
 def test_sigterm_stops_at_a_step_and_still_exports(tmp_path: Path, image_dir: Path) -> None:
-    """A run killed by a time limit (SIGTERM) keeps what it learned: the last checkpoint and the weights."""
+    """A run killed by a time limit (SIGTERM) keeps what it learned: the last checkpoint and the weights.
+
+    ``timeout`` and batch schedulers signal the whole process group, data loader workers included (a GPU run
+    of 2026-11-27 lost three runs when a worker died first and crashed the orderly stop)."""
     import os
     import signal
     import subprocess
@@ -225,15 +228,16 @@ def test_sigterm_stops_at_a_step_and_still_exports(tmp_path: Path, image_dir: Pa
 
     from safetensors import safe_open
 
-    config = _tiny_recipe(tmp_path, image_dir, trainer={"max_steps": 100000, "val_every_steps": 2})
+    config = _tiny_recipe(tmp_path, image_dir, trainer={"max_steps": 100000, "val_every_steps": 2},
+                          data={"num_workers": 1})
     run = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     job = subprocess.Popen([sys.executable, "-m", "chromagen", "train", "--config", str(config), "--output", str(run)],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
     deadline = time.monotonic() + 120
     while not (run / "checkpoints" / "last.ckpt").is_file() and time.monotonic() < deadline and job.poll() is None:
         time.sleep(0.2)
-    job.send_signal(signal.SIGTERM)
+    os.killpg(job.pid, signal.SIGTERM)
     output, _ = job.communicate(timeout=120)
     assert job.returncode != 0 and "stopped by SIGTERM" in output, output[-2000:]
     with safe_open(str(run / "model.safetensors"), framework="pt") as fh:

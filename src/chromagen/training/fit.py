@@ -29,6 +29,15 @@ from chromagen.training.module import CLASSIFICATION, ColorizationModule
 from chromagen.training.prior import estimate_prior, load_prior
 
 
+def _ignore_sigterm(worker_id: int) -> None:
+    """Data loader workers leave SIGTERM to the main process, which stops at a step boundary and ends them.
+
+    ``timeout`` and batch schedulers signal the whole process group; a worker that died first would turn that
+    orderly stop into a crash that saves nothing.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def _loader(paths: list[str], recipe: Recipe, train: bool, limit: int | None = None,
             batches_seen: int = 0) -> DataLoader:
     """Training: an endless resumable stream (see samplers). Validation: the first ``limit`` images once."""
@@ -42,6 +51,7 @@ def _loader(paths: list[str], recipe: Recipe, train: bool, limit: int | None = N
         sampler=sampler,
         num_workers=data.num_workers,
         persistent_workers=data.num_workers > 0,
+        worker_init_fn=_ignore_sigterm,
     )
 
 
