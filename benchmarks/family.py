@@ -3,7 +3,7 @@ against its untrained start by the 256x256 protocol, then FID/KID and a report.
 
     python benchmarks/family.py train   --data SHARDS --val VAL --steps N --batch B --runs RUNS --out OUT
     python benchmarks/family.py predict --out OUT --val VAL --bench ROOT/cbsd68 ... --legacy LEGACY
-    python benchmarks/family.py merge   --run OUT1 [TAR ...] --run OUT2 [TAR ...] --out MERGED
+    python benchmarks/family.py merge   --run OUT1 [TAR ...] --run OUT2[:FAMILY,...] [TAR ...] --out MERGED
     python benchmarks/family.py score   --out OUT --bench-root /work/shared/data/bench
     python benchmarks/family.py report  --results OUT/results.json --legacy /work/shared/data/legacy
 
@@ -64,11 +64,13 @@ def predict(args: argparse.Namespace) -> None:
 
 def merge(args: argparse.Namespace) -> None:
     runs = []
-    for folder, *tars in args.parts:
+    for given, *tars in args.parts:
+        folder, _, names = given.partition(":")
         folder = Path(folder)
         predicted = _read(folder / PREDICT_JSON)
         runs.append(family.Run(folder, _read(folder / TRAIN_JSON), predicted,
-                               [Path(t) for t in tars] or [folder / name for name in predicted["tars"]]))
+                               [Path(t) for t in tars] or [folder / name for name in predicted["tars"]],
+                               frozenset(names.split(",")) if names else None))
     train, predicted = family.merge_runs(runs, args.out, args.command_line)
     family.write_json(train, args.out / TRAIN_JSON)
     family.write_json(predicted, args.out / PREDICT_JSON)
@@ -134,7 +136,8 @@ def parser() -> argparse.ArgumentParser:
     m = sub.add_parser("merge", help="partial runs of one budget as one: train.json, predict.json, ab-NN.tar")
     m.add_argument("--run", dest="parts", nargs="+", action="append", required=True, metavar=("FOLDER", "TAR"),
                    help="a run's folder (train.json, predict.json), then its ab tars in order if they lie "
-                        "elsewhere (default: FOLDER/ab-*.tar as predict.json names them); repeat per run")
+                        "elsewhere (default: FOLDER/ab-*.tar as predict.json names them); repeat per run. "
+                        "FOLDER:cnn,default takes only those families from that run")
     m.add_argument("--out", type=Path, required=True, help="a fresh folder for the merged run")
     m.set_defaults(run=merge)
     s = sub.add_parser("score", help="FID, KID (and missing LPIPS) from the stored ab; merge into results.json")

@@ -2,8 +2,9 @@
 # Issue 9 selection on val: every candidate (trained weights x inference calibration) scored with the
 # 256x256 protocol on the first LIMIT val photos, one `chromagen evaluate` run so all share the truth's
 # Inception features. The selection rule (docs/vivid.md) is then applied to OUT/val.json.
-# Usage: benchmarks/vivid_select.sh CANDIDATES_DIR OUT_DIR [LIMIT]
-#   CANDIDATES_DIR holds faithful.safetensors (the previous default) and vivid-*.safetensors.
+# Usage: [GAINS="1.2 1.4"] benchmarks/vivid_select.sh CANDIDATES_DIR OUT_DIR [LIMIT]
+#   CANDIDATES_DIR holds faithful.safetensors (the previous default) and vivid-*.safetensors; a missing file
+#   is skipped. Each GAN recipe is scored as trained and at each saturation gain in GAINS.
 set -euo pipefail
 dir=$1 out=$2 limit=${3:-300}
 py=${PYTHON:-.venv/bin/python}
@@ -24,9 +25,9 @@ for t in 0.25 0.38 0.5 0.7; do
 done
 add colorful "$dir/vivid-colorful.safetensors"
 add colorful-c1.2 "$dir/vivid-colorful.safetensors" --chroma 1.2
-for recipe in vivid-gan vivid-gan-bold; do
+for recipe in vivid-gan vivid-gan-bold vivid-gan-long vivid-gan-sharp; do
   add "${recipe#vivid-}" "$dir/$recipe.safetensors"
-  for g in 1.2 1.4; do add "${recipe#vivid-}-c$g" "$dir/$recipe.safetensors" --chroma "$g"; done
+  for g in ${GAINS:-1.2 1.4}; do add "${recipe#vivid-}-c$g" "$dir/$recipe.safetensors" --chroma "$g"; done
 done
 .venv/bin/chromagen evaluate "${models[@]}" --data ../shared/data/val --limit "$limit" --device cpu \
   --json "$out/val.json" --report "$out/val.md"

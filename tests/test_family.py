@@ -308,3 +308,22 @@ def test_the_gan_stage_recipe_is_the_stabilized_one() -> None:
     recipe = load_recipe("resnet-unet-gan")
     assert recipe.gan is not None and recipe.gan.kwargs.get("spectral_norm") is True
     assert recipe.optim.lr <= 1e-4 and recipe.optim.encoder_lr_mult <= 0.1 and recipe.gan.weight_rec >= 100
+
+
+def test_merge_takes_only_the_named_families_of_a_run(tmp_path: Path) -> None:
+    """FOLDER:NAME,... lets an older run fill the families a newer one lacks without clashing with the rest."""
+    newer = _fake_run(tmp_path / "new", ["cnn", "pix2pix"], skipped=["fusion"])
+    older = _fake_run(tmp_path / "old", ["cnn", "fusion"])
+    out = tmp_path / "out"
+    assert family_cli.main(["merge", "--run", str(newer), "--run", f"{older}:fusion", "--out", str(out)]) == 0
+    train = json.loads((out / "train.json").read_text())
+    predicted = json.loads((out / "predict.json").read_text())
+    assert {name: record["run"] for name, record in train["families"].items()} == {"cnn": 0, "pix2pix": 0,
+                                                                                   "fusion": 1}
+    assert set(predicted["sets"]["setA"]["models"]) == {"cnn", "cnn@start", "pix2pix", "pix2pix@start", "fusion",
+                                                         "fusion@start"}
+    assert set(predicted["stored"]["setA"]) == {"cnn", "pix2pix", "fusion"}
+    assert predicted["dropped"] == ["setA/x"]  # the newer run's; the older one's "x" is not taken from it
+    members = [name for tar in predicted["tars"] for name in tarfile.open(out / tar).getnames()]
+    assert sorted(members) == sorted(f"setA/{row}/{i:04d}.png" for row in ("cnn", "pix2pix", "fusion")
+                                     for i in range(2))  # the older run's cnn left out: no member twice

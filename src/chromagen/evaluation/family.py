@@ -427,6 +427,14 @@ class Run:
     train: dict[str, Any]
     predict: dict[str, Any]
     tars: list[Path]
+    families: frozenset[str] | None = None  # take only these families from this run (None: all)
+
+    def keeps(self, row: str) -> bool:
+        """Whether a result row (``NAME`` or ``NAME@start``) or family is taken from this run."""
+        return self.families is None or row.removesuffix(START) in self.families
+
+    def kept(self, rows: dict[str, Any]) -> dict[str, Any]:
+        return {row: value for row, value in rows.items() if self.keeps(row)}
 
 
 def tar_names(paths: list[Path]) -> set[str]:
@@ -480,7 +488,7 @@ def merge_families(runs: list[Run]) -> dict[str, dict[str, Any]]:
     which would the tables show?), else the last run's word on it; in FAMILIES order."""
     merged: dict[str, dict[str, Any]] = {}
     for index, run in enumerate(runs):
-        for name, record in run.train["families"].items():
+        for name, record in run.kept(run.train["families"]).items():
             earlier = merged.get(name, {})
             if record["status"] == "done" and earlier.get("status") == "done":
                 raise ChromagenError(f"{name} is done in both {runs[earlier['run']].folder} and {run.folder}")
@@ -508,7 +516,7 @@ def _union(parts: list[dict[str, Any]], what: str) -> dict[str, Any]:
 def merge_sets(runs: list[Run]) -> dict[str, Any]:
     """Each set's rows and accuracy curves from every run, under the first run's (common) protocol."""
     return {name: {"protocol": scored["protocol"],
-                   **{part: _union([run.predict["sets"][name][part] for run in runs], f"{name} {part}")
+                   **{part: _union([run.kept(run.predict["sets"][name][part]) for run in runs], f"{name} {part}")
                       for part in ("models", "curves")}}
             for name, scored in runs[0].predict["sets"].items()}
 
@@ -516,18 +524,27 @@ def merge_sets(runs: list[Run]) -> dict[str, Any]:
 def merge_stored(runs: list[Run]) -> dict[str, dict[str, list[str]]]:
     """Which (set, row) ab the merged tars hold, set by set."""
     names = list(dict.fromkeys(name for run in runs for name in run.predict["stored"]))
-    return {name: _union([run.predict["stored"].get(name, {}) for run in runs], f"stored {name}") for name in names}
+    return {name: _union([run.kept(run.predict["stored"].get(name, {})) for run in runs], f"stored {name}")
+            for name in names}
 
 
 def copy_tars(runs: list[Run], out: Path) -> list[dict[str, str]]:
-    """Copy every run's tars to ``out`` as ab-00.tar, ab-01.tar, ... in run order; per run, old name -> new."""
+    """Copy every run's tars to ``out`` as ab-00.tar, ab-01.tar, ... in run order; per run, old name -> new.
+    A run limited to some families gives only their members (``SET/ROW/NNNN.png``), so that no two tars
+    hold the same member."""
     renames: list[dict[str, str]] = []
     count = 0
     for run in runs:
         renames.append({})
         for path in run.tars:
             target = out / f"ab-{count:02d}.tar"
-            shutil.copyfile(path, target)
+            if run.families is None:
+                shutil.copyfile(path, target)
+            else:
+                with tarfile.open(path) as source, tarfile.open(target, "w") as kept:
+                    for member in source.getmembers():
+                        if run.keeps(member.name.split("/")[1]):
+                            kept.addfile(member, source.extractfile(member))
             renames[-1][path.name] = target.name
             count += 1
     return renames
@@ -563,7 +580,7 @@ def merge_runs(runs: list[Run], out: Path, command: str) -> tuple[dict[str, Any]
     predict = {**{key: value for key, value in runs[0].predict.items() if key not in ("command",)},
                "device": _joined([run.predict["device"] for run in runs]),
                "lpips": all(run.predict["lpips"] for run in runs), "sets": sets, "stored": stored,
-               "dropped": [entry for run in runs for entry in run.predict["dropped"]],
+               "dropped": [entry for run in runs for entry in run.predict["dropped"] if run.keeps(entry.split("/")[1])],
                "tars": [name for names in renames for name in names.values()],
                "runs": [{"folder": str(run.folder), "date": run.predict["date"], "command": run.predict.get("command"),
                          "tars": names} for run, names in zip(runs, renames)], "merge": merged}
