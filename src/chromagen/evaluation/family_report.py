@@ -258,7 +258,8 @@ def write_family_report(results: dict[str, Any], tars: list[Path], bench_root: P
         f"steps (GAN recipes: as many discriminator steps besides), on {train.get('cuda') or 'CPU'}; "
         "`resnet-unet-gan` starts from this run's `resnet-unet`. `NAME@start` is the same recipe built with the "
         "same seed and not trained (pretrained encoders keep their ImageNet weights; resnet-unet-gan@start is "
-        "the trained resnet-unet). Protocol: center square crop, 256x256, L from the truth, metrics on 8-bit "
+        "the untrained resnet-unet its two stages start from). Protocol: center square crop, 256x256, L from "
+        "the truth, metrics on 8-bit "
         "sRGB. FID and KID from the predicted ab stored at 8 bits (a, b rounded to integers), as the protocol "
         "gives them: FID on sets of 50 photos or more (fewer bias it upward), KID on 10 or more. Training time "
         "includes decoding, validation and checkpoints.",
