@@ -327,3 +327,7 @@ def test_merge_takes_only_the_named_families_of_a_run(tmp_path: Path) -> None:
     members = [name for tar in predicted["tars"] for name in tarfile.open(out / tar).getnames()]
     assert sorted(members) == sorted(f"setA/{row}/{i:04d}.png" for row in ("cnn", "pix2pix", "fusion")
                                      for i in range(2))  # the older run's cnn left out: no member twice
+    # a family the run does not hold (a typo) is one clear error, not an empty contribution
+    assert family_cli.main(["merge", "--run", str(newer), "--run", f"{older}:fusoin", "--out",
+                            str(tmp_path / "typo")]) == 2
+    assert not (tmp_path / "typo").exists()

@@ -566,6 +566,8 @@ def merge_runs(runs: list[Run], out: Path, command: str) -> tuple[dict[str, Any]
     for run in runs:
         if "merge" in run.train:
             raise ChromagenError(f"{run.folder} is a merge already: merge the runs it lists together with the new ones")
+        if run.families is not None and (absent := sorted(run.families - run.train["families"].keys())):
+            raise ChromagenError(f"{run.folder} has no family {', '.join(absent)} to take")
         check_tars(run)
     check_same_benchmark(runs)
     families, sets, stored = merge_families(runs), merge_sets(runs), merge_stored(runs)
