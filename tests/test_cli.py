@@ -294,7 +294,10 @@ def test_a_signal_while_writing_leaves_no_part_file(tmp_path: Path, name: str) -
     import textwrap
 
     script = textwrap.dedent(f"""
-        import sys, time
+        import signal, sys, time
+        # Ctrl-C as a terminal delivers it, even where the test runner was started with SIGINT ignored
+        # (a background job of a shell without job control, e.g. under nohup), which the child inherits
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         import numpy as np
         from PIL import Image
         from typer.testing import CliRunner
