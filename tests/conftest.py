@@ -1,6 +1,9 @@
 """Shared fixtures: small generated images and an untrained (random) model file, never the shards."""
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +12,11 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+
+# ONNX Runtime's optimized copies of the models the tests load (``onnx_backend.optimized_path``) go to a
+# folder of this test run, which every command the tests start inherits: never the user's cache.
+os.environ["CHROMAGEN_ONNX_CACHE"] = tempfile.mkdtemp(prefix="chromagen-onnx-")
+atexit.register(shutil.rmtree, os.environ["CHROMAGEN_ONNX_CACHE"], ignore_errors=True)
 
 
 def smooth_color_image(height: int = 48, width: int = 64, seed: int = 0) -> np.ndarray:

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from chromagen import color
 from chromagen.backends import open_backend, pick_backend
 from chromagen.catalog import WEIGHTS_DIR as BUNDLED_DIR
-from chromagen.backends.onnx_backend import color_session
+from chromagen.backends import onnx_backend
+from chromagen.backends.onnx_backend import OnnxBackend, color_session, optimized_path
 from chromagen.cli import app
 from chromagen.errors import ChromagenError
 from chromagen.export import export_generator, metadata, min_side
@@ -162,3 +163,50 @@ def test_colorize_runs_without_torch_and_training_names_its_extra(tmp_path: Path
         done = _without_torch(command, tmp_path)
         assert done.returncode == 2
         assert "pip install 'chromagen[train]'" in done.stderr and "Traceback" not in done.stderr
+
+
+def _predict(backend: OnnxBackend) -> np.ndarray:
+    return backend.predict_ab(np.linspace(-1, 1, 64 * 48, dtype=np.float32).reshape(1, 1, 48, 64))
+
+
+def test_onnx_sessions_reuse_this_machines_optimized_graph(random_onnx_file: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHROMAGEN_ONNX_CACHE", str(tmp_path / "cache"))
+    model = tmp_path / "model.onnx"
+    model.write_bytes(random_onnx_file.read_bytes())
+    first = OnnxBackend(model)
+    cached = optimized_path(model)
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [cached.name]  # made once, no .part left
+    loaded: list[str] = []
+    real = onnx_backend.ort.InferenceSession
+    monkeypatch.setattr(onnx_backend.ort, "InferenceSession", lambda source, *a, **k: loaded.append(source) or
+                        real(source, *a, **k))
+    second = OnnxBackend(model)
+    assert loaded == [str(cached)] and second.meta == first.meta
+    np.testing.assert_allclose(_predict(second), _predict(first), atol=1e-5)
+    cached.write_bytes(b"not a model")  # a damaged copy is made again
+    np.testing.assert_allclose(_predict(OnnxBackend(model)), _predict(first), atol=1e-5)
+    assert cached.stat().st_size > 100
+    os.utime(model, ns=(1, 1))  # a changed model file never meets its old copy
+    assert optimized_path(model) != cached
+
+
+def test_onnx_sessions_work_where_the_cache_cannot_be_written(random_onnx_file: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("CHROMAGEN_ONNX_CACHE", str(blocker / "onnx"))
+    backend = OnnxBackend(random_onnx_file)
+    assert _predict(backend).shape == (1, 2, 48, 64) and blocker.read_text() == ""
+
+
+def test_the_command_flushes_and_runs_exit_handlers_before_its_quick_exit(tmp_path: Path) -> None:
+    script = ("import atexit, sys\natexit.register(lambda: print('handlers ran', file=sys.stderr))\n"
+              "sys.argv = ['chromagen', *sys.argv[1:]]\nfrom chromagen.cli import main\nmain()\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    listed = subprocess.run([sys.executable, "-c", script, "models"], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert listed.returncode == 0 and "default" in listed.stdout and "handlers ran" in listed.stderr
+    bad = subprocess.run([sys.executable, "-c", script, "colorize", str(tmp_path / "missing.jpg")], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "error:" in bad.stderr and "handlers ran" in bad.stderr

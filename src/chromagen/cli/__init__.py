@@ -3,7 +3,36 @@
 Import order is the order ``chromagen --help`` lists the commands in.
 """
 
+import atexit
+import os
+import sys
+
 from chromagen.cli import colorize, models, train, evaluate, export, serve, assets  # noqa: F401,I001  (registers the commands)
 from chromagen.cli.app import app
 
-__all__ = ["app"]
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """The ``chromagen`` command: run ``app``, then end the process without tearing the interpreter down.
+
+    When a command returns, its outputs are closed and renamed into place; what is left is Python freeing
+    numpy, ONNX Runtime, typer and rich module by module: ~0.1 s, a fifth of colorizing one photo
+    (docs/runtime.md). Exit handlers still run and the streams are flushed first, so nothing is lost.
+    """
+    try:
+        app()
+        code: object = 0
+    except SystemExit as done:
+        code = done.code
+    if not isinstance(code, int):  # sys.exit's rules: None is success, anything else is printed, status 1
+        if code is not None:
+            print(code, file=sys.stderr)
+        code = 0 if code is None else 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away (``| head``) or a closed stream: nothing to save
+            pass
+    os._exit(code)
