@@ -83,6 +83,16 @@ def test_bands_run_side_by_side_with_the_same_result(either: Colorizer, monkeypa
     assert np.array_equal(either.colorize(rgb), serial)
 
 
+def test_lightness_bands_run_side_by_side_too(either: Colorizer, monkeypatch) -> None:
+    """A color photo's lightness goes through the color graph, as costly a pass as the recombination."""
+    monkeypatch.setattr(either, "band_pixels", 4096)
+    monkeypatch.setattr(either.backend, "workers", 2)
+    real, steps = either._each_band, []
+    monkeypatch.setattr(either, "_each_band", lambda work, *args: steps.append(work.__qualname__) or real(work, *args))
+    either.colorize(smooth_color_image(150, 173, seed=5))
+    assert [step.split(".")[1] for step in steps] == ["_lightness", "_recombine"]
+
+
 def test_an_image_that_fits_one_band_keeps_one_thread(either: Colorizer, monkeypatch) -> None:
     """Video frames: a thread pool per frame cost more than it saved (docstring of ``_each_band``)."""
     monkeypatch.setattr(either.backend, "workers", 3)

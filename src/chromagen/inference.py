@@ -206,7 +206,7 @@ class Colorizer:
         ab = ab[0] if ab.ndim == 4 and ab.shape[0] == 1 else ab
         if ab.ndim != 3 or ab.shape[0] != 2:
             raise ChromagenError(f"ab must be (2, h, w) or (1, 2, h, w) (got shape {ab.shape})")
-        full, _ = self._lightness(pixels, None)
+        full, _ = self._lightness(pixels, None, workers)
         return self._recombine(full, ab, _output_dtype(pixels), workers)
 
     def recombine_batch(self, images: Sequence[Any], ab: np.ndarray) -> list[np.ndarray]:
@@ -303,15 +303,21 @@ class Colorizer:
         rgb = np.broadcast_to(unit, (1, 3, *unit.shape)) if unit.ndim == 2 else unit.transpose(2, 0, 1)[None]
         return self.backend.encode_lightness(rgb)[0, 0]
 
-    def _lightness(self, pixels: np.ndarray, work: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray | None]:
-        """Full-resolution normalized L (H, W), and its antialiased copy at ``work`` (h, w), band by band."""
+    def _lightness(self, pixels: np.ndarray, work: tuple[int, int] | None, workers: int | None = None
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Full-resolution normalized L (H, W), and its antialiased copy at ``work`` (h, w), band by band,
+        ``workers`` bands at a time (default ``backend.workers``)."""
         height, width = pixels.shape[:2]
         full = np.empty((height, width), np.float32)
         narrow = np.empty((height, work[1]), np.float32) if work else None
-        for start, stop in self._bands(height, width):
+
+        def band(span: tuple[int, int]) -> None:
+            start, stop = span
             full[start:stop] = self._encode_band(pixels[start:stop])
             if narrow is not None and work is not None:
                 narrow[start:stop] = shrink_width(full[start:stop], work[1])
+
+        self._each_band(band, height, width, workers)
         return full, (shrink_height(narrow, work[0]) if narrow is not None and work else None)
 
     def _predict(self, smalls: np.ndarray, image_hw: tuple[int, int],
