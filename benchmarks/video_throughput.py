@@ -5,6 +5,7 @@ audio (pans and zooms over scikit-image's photos, cuts between them):
 
     nice -n 10 python benchmarks/video_throughput.py                     # 640x360 and 1280x720, 100 frames
     nice -n 10 python benchmarks/video_throughput.py --sizes 1280x720 --frames 50 200   # memory vs length
+    nice -n 10 python benchmarks/video_throughput.py --sizes 1280x720 --color           # a color clip
 
 Peak memory that does not grow with the number of frames is what lets a feature film go through. CPU
 milliseconds per frame (user + system, all threads) say what a job costs when other work shares the cores.
@@ -49,7 +50,7 @@ def measure(args: argparse.Namespace) -> dict:
 
     width, height = map(int, args.size.split("x"))
     with tempfile.TemporaryDirectory() as tmp:
-        src = write_clip(Path(tmp) / "clip.mp4", clip_spec(width, height, args.one_length))
+        src = write_clip(Path(tmp) / "clip.mp4", clip_spec(width, height, args.one_length, gray=not args.color))
         colorizer = Colorizer.from_pretrained(args.model, device=args.device)
         start, cpu_start = time.perf_counter(), _cpu_seconds()
         colorize_video(src, Path(tmp) / "out.mp4", colorizer, options=VideoOptions(stabilize=args.stabilize))
@@ -60,7 +61,7 @@ def measure(args: argparse.Namespace) -> dict:
             "load_average": os.getloadavg()[0],
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "threads": args.threads, "torch_imported": "torch" in sys.modules, "model": args.model,
-            "device": args.device, "stabilize": args.stabilize}
+            "device": args.device, "stabilize": args.stabilize, "color": args.color}
 
 
 def main() -> None:
@@ -71,6 +72,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--stabilize", type=float, default=0.7)
+    parser.add_argument("--color", action="store_true", help="a color clip: like a tinted film or one with chroma "
+                        "noise, its frames' lightness goes through the color graph (a gray one's, a lookup table)")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--size", help=argparse.SUPPRESS)  # one measurement (child process)
     parser.add_argument("--one-length", type=int, help=argparse.SUPPRESS)
@@ -82,7 +85,8 @@ def main() -> None:
     for size in args.sizes:
         for frames in args.frames:
             cmd = [sys.executable, __file__, "--size", size, "--one-length", str(frames), "--model", args.model,
-                   "--device", args.device, "--threads", str(args.threads), "--stabilize", str(args.stabilize)]
+                   "--device", args.device, "--threads", str(args.threads), "--stabilize", str(args.stabilize),
+                   *(["--color"] if args.color else [])]
             env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
             row = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
                              .stdout.splitlines()[-1])

@@ -158,6 +158,26 @@ def test_predict_ab_then_recombine_is_colorize(colorizer: Colorizer) -> None:
     assert np.array_equal(colorizer.recombine(image, ab), colorizer.colorize(image))
 
 
+def test_predict_hands_recombine_the_lightness_it_computed(colorizer: Colorizer, monkeypatch) -> None:
+    """A film's frames: each frame's full-resolution L is computed once, not again to recombine it."""
+    from chromagen.sequence import colorize_frames
+    from chromagen.temporal import Stabilizer
+
+    frames = np.stack([smooth_color_image(60, 80, seed=i) for i in range(3)])
+    expected = [colorizer.colorize(f) for f in frames]
+    ab, lightness = colorizer.predict(list(frames))
+    assert [plane.shape for plane in lightness] == [(60, 80)] * 3
+    assert all(np.array_equal(a, b) for a, b in zip(colorizer.recombine_batch(list(frames), ab, lightness), expected))
+    real, passes = colorizer._lightness, []
+    monkeypatch.setattr(colorizer, "_lightness", lambda *args: passes.append(args[1]) or real(*args))
+    colorized = colorize_frames(colorizer, frames, Stabilizer(0.0))
+    assert len(passes) == 3 and all(np.array_equal(a, b) for a, b in zip(colorized, expected))
+    with pytest.raises(ChromagenError, match="2 lightness planes for 3 images"):
+        colorizer.recombine_batch(list(frames), ab, lightness[:2])
+    with pytest.raises(ChromagenError, match="lightness of shape"):
+        colorizer.recombine(frames[0], ab[0], lightness=lightness[0][:30])
+
+
 def test_hints_need_a_hint_aware_model(colorizer: Colorizer) -> None:
     with pytest.raises(ChromagenError, match="takes no color hints"):
         colorizer.colorize(smooth_color_image(40, 40), hints=[object()])  # type: ignore[list-item]

@@ -126,7 +126,7 @@ def test_interruption_while_the_encoder_thread_works_keeps_finished_segments(tmp
     dst = tmp_path / "out" / "clip.mp4"
     options = sequence.VideoOptions(batch=2, segment_frames=4)
     calls = []
-    real = sequence.stabilized_ab
+    real = sequence.stabilized
 
     def stop_at_the_fourth_batch(*args):
         calls.append(1)
@@ -134,12 +134,12 @@ def test_interruption_while_the_encoder_thread_works_keeps_finished_segments(tmp
             raise KeyboardInterrupt
         return real(*args)
 
-    monkeypatch.setattr(sequence, "stabilized_ab", stop_at_the_fourth_batch)
+    monkeypatch.setattr(sequence, "stabilized", stop_at_the_fourth_batch)
     with pytest.raises(KeyboardInterrupt):
         sequence.colorize_video(src, dst, colorizer, options=options)
     parts = dst.parent / ".clip.mp4.parts"
     assert sorted(p.name for p in parts.iterdir()) == ["job.json", "seg-00000.npz", "seg-00000.part"]
-    monkeypatch.setattr(sequence, "stabilized_ab", real)
+    monkeypatch.setattr(sequence, "stabilized", real)
     resumed: list[int] = []
     sequence.colorize_video(src, dst, colorizer, options=options, progress=lambda done, total: resumed.append(done))
     assert resumed[0] == 4 and resumed[-1] == frame_count(SMALL)

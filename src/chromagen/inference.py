@@ -17,7 +17,7 @@ vividness at a measured fidelity cost (``benchmarks/chroma_sweep.py``).
 
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -40,6 +40,7 @@ MIN_SIDE = 32  # the networks' coarsest stride: the working image is at least th
 BAND_PIXELS = 1 << 16  # pixels per band of full-resolution work: ~10 MB of float intermediates, cache-sized
 _SCALES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 _FLOATS = (np.float16, np.float32, np.float64)
+_T = TypeVar("_T")
 
 
 def stored_chroma(meta: dict[str, str], model: str) -> float:
@@ -124,6 +125,13 @@ def _output_dtype(pixels: np.ndarray) -> np.dtype:
     return pixels.dtype if pixels.dtype in _SCALES else np.dtype(np.float32)
 
 
+class Prediction(NamedTuple):
+    """``Colorizer.predict``'s result: what the network made, and what ``recombine`` needs besides."""
+
+    ab: np.ndarray  # (N, 2, h, w) Lab ab at the working resolution, saturation gain applied
+    lightness: list[np.ndarray]  # each image's full-resolution normalized L (H, W)
+
+
 class Colorizer:
     """A backend plus the resize-predict-recombine recipe around it: the one place L becomes color."""
 
@@ -186,39 +194,52 @@ class Colorizer:
                 results[i] = self._recombine(full, ab_one, _output_dtype(pixels[i]))
         return [r for r in results if r is not None]
 
-    def predict_ab(self, images: Sequence[Any], *, hints: "Sequence[Sequence[Hint] | None] | None" = None
-                   ) -> np.ndarray:
-        """(N, 2, h, w) ab in Lab units, saturation gain applied, at the first image's working resolution."""
+    def predict(self, images: Sequence[Any], *, hints: "Sequence[Sequence[Hint] | None] | None" = None
+                ) -> Prediction:
+        """The first half: ab at the first image's working resolution, with each image's full-resolution L
+        (computed on the way, images side by side as in ``_per_image``), so ``recombine`` need not again."""
         pixels = [as_pixels(im) for im in images]
         if not pixels:
             raise ChromagenError("predict_ab needs at least one image")
         shape = pixels[0].shape[:2]
         work = working_shape(*shape, self.size)
-        smalls = np.stack([self._lightness(p, work)[1] for p in pixels])
-        return self._predict(smalls, shape, list(hints) if hints is not None else [None] * len(pixels))
+        lights = self._per_image(lambda one, workers: self._lightness(one, work, workers), pixels)
+        ab = self._predict(np.stack([small for _, small in lights]), shape,
+                           list(hints) if hints is not None else [None] * len(pixels))
+        return Prediction(ab, [full for full, _ in lights])
 
-    def recombine(self, image: Any, ab: np.ndarray, *, workers: int | None = None) -> np.ndarray:
+    def predict_ab(self, images: Sequence[Any], *, hints: "Sequence[Sequence[Hint] | None] | None" = None
+                   ) -> np.ndarray:
+        """(N, 2, h, w) ab in Lab units, saturation gain applied, at the first image's working resolution."""
+        return self.predict(images, hints=hints).ab
+
+    def recombine(self, image: Any, ab: np.ndarray, *, workers: int | None = None,
+                  lightness: np.ndarray | None = None) -> np.ndarray:
         """The image's full-resolution L with ``ab`` ((2, h, w) or (1, 2, h, w), Lab units) upsampled -> RGB.
 
-        ``workers``: bands side by side (default ``backend.workers``)."""
+        ``workers``: bands side by side (default ``backend.workers``). ``lightness``: the image's L as
+        ``predict`` returned it, instead of computing it again."""
         pixels = as_pixels(image)
         ab = np.asarray(ab, dtype=np.float32)
         ab = ab[0] if ab.ndim == 4 and ab.shape[0] == 1 else ab
         if ab.ndim != 3 or ab.shape[0] != 2:
             raise ChromagenError(f"ab must be (2, h, w) or (1, 2, h, w) (got shape {ab.shape})")
-        full, _ = self._lightness(pixels, None, workers)
-        return self._recombine(full, ab, _output_dtype(pixels), workers)
+        if lightness is None:
+            lightness, _ = self._lightness(pixels, None, workers)
+        elif lightness.shape != pixels.shape[:2]:
+            raise ChromagenError(f"lightness of shape {lightness.shape} for an image of {pixels.shape[:2]}")
+        return self._recombine(lightness, ab, _output_dtype(pixels), workers)
 
-    def recombine_batch(self, images: Sequence[Any], ab: np.ndarray) -> list[np.ndarray]:
-        """``recombine`` for each image, ``backend.workers`` images at a time, each alone band by band: a film's
-        frames keep every core busy, where one small frame costs more to split than splitting saves."""
-        if len(images) != len(ab):
-            raise ChromagenError(f"{len(ab)} ab predictions for {len(images)} images")
-        workers = min(self.backend.workers, len(images))
-        if workers <= 1:
-            return [self.recombine(image, one) for image, one in zip(images, ab)]
-        with ThreadPoolExecutor(workers) as pool:
-            return list(pool.map(lambda pair: self.recombine(*pair, workers=1), zip(images, ab)))
+    def recombine_batch(self, images: Sequence[Any], ab: np.ndarray,
+                        lightness: Sequence[np.ndarray] | None = None) -> list[np.ndarray]:
+        """``recombine`` for each image, ``backend.workers`` images at a time (``_per_image``).
+        ``lightness``: ``predict``'s, one per image."""
+        lights = list(lightness) if lightness is not None else [None] * len(images)
+        for count, what in ((len(ab), "ab predictions"), (len(lights), "lightness planes")):
+            if count != len(images):
+                raise ChromagenError(f"{count} {what} for {len(images)} images")
+        return self._per_image(lambda job, workers: self.recombine(job[0], job[1], workers=workers, lightness=job[2]),
+                               list(zip(images, ab, lights)))
 
     def suggest_colors(self, image: Any, ab: np.ndarray, x: float, y: float, count: int = 6
                        ) -> list[tuple[int, int, int]]:
@@ -261,6 +282,15 @@ class Colorizer:
         return torch.cat([lightness.float(), torch.from_numpy(full).to(lightness.device)], dim=1)
 
     # -- the steps ----------------------------------------------------------------------------------------
+
+    def _per_image(self, work: Callable[[Any, int | None], _T], items: Sequence[Any]) -> list[_T]:
+        """``work(item, workers)`` for each item: several items side by side, each on one thread (a film's
+        frames: one small frame costs more to split than splitting saves); a lone item gets every worker."""
+        workers = min(self.backend.workers, len(items))
+        if workers <= 1:
+            return [work(item, None) for item in items]
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(lambda item: work(item, 1), items))
 
     def _bands(self, height: int, width: int, workers: int = 1) -> Iterator[tuple[int, int]]:
         """Row spans of at most ``band_pixels / workers`` pixels, so the bands in flight together hold about

@@ -1,9 +1,9 @@
 """Colorize frame sequences (videos, animations) through the one pipeline, with temporal stabilization.
 
-Per batch of frames: ``colorizer.predict_ab`` (working resolution) -> ``temporal.Stabilizer`` ->
-``colorizer.recombine_batch`` (full resolution, frames side by side). Videos are processed in segments
-checkpointed beside the output, so an interrupted job resumes at the last finished segment; the final file
-appears only when complete. The CLI and the server both call ``colorize_video`` and ``colorize_animation``.
+Per batch of frames: ``colorizer.predict`` (ab at the working resolution, and each frame's full-resolution
+L) -> ``temporal.Stabilizer`` -> ``colorizer.recombine_batch`` (full resolution, frames side by side).
+Videos are processed in segments checkpointed beside the output, so an interrupted job resumes at the last
+finished segment; the final file appears only when complete. The CLI and the server both call ``colorize_video`` and ``colorize_animation``.
 """
 
 import hashlib
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from chromagen.errors import ChromagenError
 from chromagen.media import animation as anio
 from chromagen.media import video as vio
 from chromagen.temporal import DEFAULT_STRENGTH, Stabilizer, StabilizerState, to_gray
+
+if TYPE_CHECKING:
+    from chromagen.inference import Prediction
 
 # (frames done, total frames or 0 when the container does not say)
 ProgressFn = Callable[[int, int], None]
@@ -37,9 +40,10 @@ class ColorizerLike(Protocol):
     size: int
     chroma: float
 
-    def predict_ab(self, images: list[np.ndarray]) -> np.ndarray: ...
+    def predict(self, images: list[np.ndarray]) -> "Prediction": ...
 
-    def recombine_batch(self, images: list[np.ndarray], ab: np.ndarray) -> list[np.ndarray]: ...
+    def recombine_batch(self, images: list[np.ndarray], ab: np.ndarray,
+                        lightness: list[np.ndarray] | None = None) -> list[np.ndarray]: ...
 
 
 @dataclass(frozen=True)
@@ -59,16 +63,17 @@ def batch_size(options: "VideoOptions", info: vio.VideoInfo) -> int:
     return max(1, min(options.batch, BATCH_PIXELS // (info.width * info.height)))
 
 
-def stabilized_ab(colorizer: ColorizerLike, frames: np.ndarray, stabilizer: Stabilizer) -> np.ndarray:
-    """N x H x W x 3 RGB frames in display order -> their stabilized ab at the working resolution."""
-    ab = colorizer.predict_ab(list(frames))
-    h, w = ab.shape[-2:]
-    return stabilizer(ab, np.stack([to_gray(f, h, w) for f in frames]))
+def stabilized(colorizer: ColorizerLike, frames: np.ndarray, stabilizer: Stabilizer) -> "Prediction":
+    """N x H x W x 3 RGB frames in display order -> their prediction, its ab stabilized (working resolution)."""
+    prediction = colorizer.predict(list(frames))
+    h, w = prediction.ab.shape[-2:]
+    return prediction._replace(ab=stabilizer(prediction.ab, np.stack([to_gray(f, h, w) for f in frames])))
 
 
 def colorize_frames(colorizer: ColorizerLike, frames: np.ndarray, stabilizer: Stabilizer) -> np.ndarray:
     """N x H x W x 3 RGB frames in display order -> colorized frames of the same dtype."""
-    return np.stack(colorizer.recombine_batch(list(frames), stabilized_ab(colorizer, frames, stabilizer)))
+    ab, lightness = stabilized(colorizer, frames, stabilizer)
+    return np.stack(colorizer.recombine_batch(list(frames), ab, lightness))
 
 
 def _job_key(src: Path, colorizer: ColorizerLike, options: VideoOptions) -> str:
@@ -169,13 +174,13 @@ class _SegmentSink:
         self.pts: list[int] = []
         self.durations: list[int] = []
 
-    def add(self, chunk: vio.FrameBatch, ab: np.ndarray, closes: bool, finished: bool,
+    def add(self, chunk: vio.FrameBatch, prediction: "Prediction", closes: bool, finished: bool,
             state: StabilizerState | None) -> None:
         """Encode one batch; ``closes``: it ends a segment, checkpointed with the stabilizer's ``state``."""
         if self.writer is None:
             self.writer = vio.SegmentWriter(self.checkpoints.segment(self.index), self.info, self.options.codec,
                                             self.options.crf, self.options.preset)
-        self.writer.write(np.stack(self.colorizer.recombine_batch(list(chunk.pixels), ab)), chunk.pts,
+        self.writer.write(np.stack(self.colorizer.recombine_batch(list(chunk.pixels), *prediction)), chunk.pts,
                           chunk.durations)
         self.pts += chunk.pts
         self.durations += chunk.durations
@@ -216,13 +221,13 @@ def _colorize_segments(src: Path, info: vio.VideoInfo, colorizer: ColorizerLike,
     with ThreadPoolExecutor(1) as encoder:
         try:
             for chunk, is_last in _lookahead(vio.read_batches(src, info, batch_size(options, info), start)):
-                ab = stabilized_ab(colorizer, chunk.pixels, stabilizer)
+                prediction = stabilized(colorizer, chunk.pixels, stabilizer)
                 in_segment += len(chunk.pts)
                 closes = in_segment >= options.segment_frames or is_last
                 in_segment = 0 if closes else in_segment
                 if pending is not None:
                     pending.result()
-                pending = encoder.submit(sink.add, chunk, ab, closes, is_last, stabilizer.state)
+                pending = encoder.submit(sink.add, chunk, prediction, closes, is_last, stabilizer.state)
             if pending is not None:
                 pending.result()
         except BaseException:
