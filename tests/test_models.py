@@ -155,6 +155,16 @@ def test_soft_encoding_spreads_over_five_bins_and_sums_to_one() -> None:
     assert torch.equal(targets.argmax(dim=1), nearest_bin(ab, bins))
 
 
+@pytest.mark.parametrize("spread", [60.0, 200.0])  # photo-like colors; far out of gamut, outside the bins' grid
+def test_nearest_bin_by_the_grid_is_the_nearest_by_distance(spread: float) -> None:
+    torch.manual_seed(1)
+    ab = torch.randn(3, 2, 20, 30) * spread
+    for bins in (ab_gamut_bins(), torch.tensor([[0.5, 1.0], [10.0, -3.0], [-20.0, 7.0]]),  # not on a grid
+                 torch.tensor([[0.0, 0.0], [20.0, 0.0], [0.0, -40.0]])):  # a sparse grid: most points fall back
+        distances = torch.cdist(ab.permute(0, 2, 3, 1).reshape(-1, 2), bins)
+        assert torch.equal(nearest_bin(ab, bins).flatten(), distances.argmin(dim=1))
+
+
 def test_rebalancing_weights_have_expectation_one_under_the_smoothed_prior() -> None:
     bins = ab_gamut_bins()
     torch.manual_seed(0)
