@@ -72,10 +72,13 @@ class Engine:
         """Predicted ab (2, h, w) at the working resolution, gain 1, with the user's color hints if any."""
         return self.colorizer(name, size).predict_ab([image.pixels], hints=[hints] if hints else None)[0]
 
+    def _gain(self, name: str, chroma: float | None) -> np.float32:
+        """``chroma``, or the model's calibrated gain when None."""
+        return np.float32(self.model(name).chroma if chroma is None else chroma)
+
     def render(self, image: LoadedImage, ab: np.ndarray, name: str, size: int, chroma: float | None) -> np.ndarray:
         """Full-resolution RGB from a kept prediction; ``chroma`` None uses the model's calibrated gain."""
-        gain = self.model(name).chroma if chroma is None else chroma
-        return self.colorizer(name, size).recombine(image.pixels, ab * np.float32(gain))
+        return self.colorizer(name, size).recombine(image.pixels, ab * self._gain(name, chroma))
 
     def suggest(self, image: LoadedImage, ab: np.ndarray, name: str, size: int, point: tuple[float, float],
                 count: int) -> list[str]:
@@ -89,7 +92,10 @@ class Engine:
 
     def colorize(self, image: LoadedImage, name: str, size: int, chroma: float | None,
                  hints: tuple[Hint, ...] = ()) -> np.ndarray:
-        return self.render(image, self.predict(image, name, size, hints), name, size, chroma)
+        """One request, nothing kept: the lightness computed for the prediction serves the recombination."""
+        colorizer = self.colorizer(name, size)
+        ab, lightness = colorizer.predict([image.pixels], hints=[hints] if hints else None)
+        return colorizer.recombine(image.pixels, ab[0] * self._gain(name, chroma), lightness=lightness[0])
 
 
 def output_format(requested: str | None, source: Path) -> str:
