@@ -45,8 +45,9 @@ def optimized_path(path: Path) -> Path:
 def _cached_session(path: Path, options: ort.SessionOptions, providers: list[str]) -> ort.InferenceSession:
     """A CPU session from this machine's optimized copy of ``path``, made (atomically) on first use.
 
-    Optimizing the bundled network takes ~0.065 s of the ~0.08 s its session costs, on every start of the
-    CLI (docs/runtime.md); loading the optimized copy unoptimized skips that. A copy that will not load is
+    Optimizing the network is most of what its session costs on every start of the CLI; loading the
+    optimized copy unoptimized skips it (the default's first session: median 0.138 s -> 0.086 s,
+    docs/runtime.md). A copy that will not load is
     made again; a cache that cannot be written leaves the session as it would have been without one.
     """
     cached = optimized_path(path)
