@@ -200,7 +200,7 @@ class Colorizer:
         (computed on the way, images side by side as in ``_per_image``), so ``recombine`` need not again."""
         pixels = [as_pixels(im) for im in images]
         if not pixels:
-            raise ChromagenError("predict_ab needs at least one image")
+            raise ChromagenError("predict needs at least one image")
         shape = pixels[0].shape[:2]
         work = working_shape(*shape, self.size)
         lights = self._per_image(lambda one, workers: self._lightness(one, work, workers), pixels)

@@ -3,7 +3,8 @@
 Per batch of frames: ``colorizer.predict`` (ab at the working resolution, and each frame's full-resolution
 L) -> ``temporal.Stabilizer`` -> ``colorizer.recombine_batch`` (full resolution, frames side by side).
 Videos are processed in segments checkpointed beside the output, so an interrupted job resumes at the last
-finished segment; the final file appears only when complete. The CLI and the server both call ``colorize_video`` and ``colorize_animation``.
+finished segment; the final file appears only when complete. The CLI and the server both call
+``colorize_video`` and ``colorize_animation``.
 """
 
 import hashlib

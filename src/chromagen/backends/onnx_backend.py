@@ -46,9 +46,9 @@ def _cached_session(path: Path, options: ort.SessionOptions, providers: list[str
     """A CPU session from this machine's optimized copy of ``path``, made (atomically) on first use.
 
     Optimizing the network is most of what its session costs on every start of the CLI; loading the
-    optimized copy unoptimized skips it (the default's first session: median 0.138 s -> 0.086 s,
-    docs/runtime.md). A copy that will not load is
-    made again; a cache that cannot be written leaves the session as it would have been without one.
+    optimized copy unoptimized skips it (the default's first session: median 0.152 s -> 0.095 s,
+    benchmarks/cli_start.py). A copy that will not load is made again; a cache that cannot be written leaves the
+    session as it would have been without one.
     """
     cached = optimized_path(path)
     if cached.is_file():
