@@ -195,6 +195,15 @@ def test_a_newline_in_a_file_name_stays_on_one_line(tmp_path: Path, random_model
     assert "two\\nlines.jpg" in result.output
 
 
+def test_the_summary_names_a_long_output_folder_on_one_line(tmp_path: Path, random_model_file: Path) -> None:
+    """Piped output used to be wrapped at 160 columns, splitting the path of a deep output folder."""
+    Image.fromarray(smooth_color_image()).save(tmp_path / "photo.png")
+    output = tmp_path / ("deep-" * 20) / ("folder-" * 20)
+    result = _run("colorize", str(tmp_path / "photo.png"), "-o", str(output), "--model", str(random_model_file))
+    assert result.exit_code == 0
+    assert f"1 colorized, 0 skipped, 0 failed -> {output}" in result.output.splitlines()
+
+
 def test_unreadable_fifo_and_missing_inputs_do_not_stop_the_batch(tmp_path: Path, random_model_file: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     import os

@@ -200,6 +200,18 @@ def test_onnx_sessions_work_where_the_cache_cannot_be_written(random_onnx_file: 
     assert _predict(backend).shape == (1, 2, 48, 64) and blocker.read_text() == ""
 
 
+def test_colorizing_one_photo_never_imports_rich(tmp_path: Path) -> None:
+    """rich is ~0.045 s of every start; one photo prints a plain line, so the command must not load it."""
+    Image.fromarray(smooth_color_image()[..., 0]).save(tmp_path / "photo.png")
+    script = ("import atexit, sys\natexit.register(lambda: print('rich loaded:', 'rich' in sys.modules))\n"
+              "sys.argv = ['chromagen', *sys.argv[1:]]\nfrom chromagen.cli import main\nmain()\n")
+    done = subprocess.run([sys.executable, "-c", script, "colorize", str(tmp_path / "photo.png"), "-o",
+                           str(tmp_path / "out")], env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"1 colorized, 0 skipped, 0 failed -> {tmp_path / 'out'}", "rich loaded: False"]
+
+
 def test_the_command_flushes_and_runs_exit_handlers_before_its_quick_exit(tmp_path: Path) -> None:
     script = ("import atexit, sys\natexit.register(lambda: print('handlers ran', file=sys.stderr))\n"
               "sys.argv = ['chromagen', *sys.argv[1:]]\nfrom chromagen.cli import main\nmain()\n")

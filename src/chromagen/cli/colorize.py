@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chromagen.cli.app import BAD_FILE, ChromaOption, _fail, _progress, app, exit_for, out, say
+from chromagen.cli.app import BAD_FILE, ChromaOption, _fail, _progress, app, exit_for, line, say
 from chromagen.cli.extras import BackendOption, ThreadsOption
 from chromagen.cli.hint_options import HintOption, HintsFileOption, resolve_hints
 from chromagen.cli.sequences import (CodecOption, CrfOption, DitherOption, FormatOption, PaletteOption,
@@ -273,8 +273,8 @@ def colorize(
         raise exit_for(exc if isinstance(exc, UsageError) else UsageError(str(exc)), debug) from None
     found = walk(inputs, kinds={kind: KINDS[kind] for kind in HANDLERS}, exclude=[output])
     summary = Summary(failed=len(found.problems))
-    for line in found.problems:
-        _fail(False, line)
+    for problem in found.problems:
+        _fail(False, problem)
     sequence = SequenceOptions(crf=crf, codec=codec, stabilize=stabilize, format=fmt, palette=palette, dither=dither)
     one_still = len(found.items) <= 1 and not any(kind_of(item.path) for item in found.items)
     with _progress(disable=one_still) as progress:  # a single film still shows its frames/s and time left
@@ -287,8 +287,7 @@ def colorize(
             raise exit_for(exc, debug) from None
         finally:
             run.overlap.close()
-    out.print(f"{summary.ok} colorized, {summary.skipped} skipped, {summary.failed} failed -> {output}",
-              markup=False)
+    line(f"{summary.ok} colorized, {summary.skipped} skipped, {summary.failed} failed -> {output}")
     if summary.failed:
         raise typer.Exit(BAD_FILE)
 

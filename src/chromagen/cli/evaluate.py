@@ -5,7 +5,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from chromagen.cli.app import USAGE_ERROR, ChromaOption, _fail, _progress, app, err, out, positive
+from chromagen.cli.app import USAGE_ERROR, ChromaOption, _fail, _progress, app, line, out, positive
 from chromagen.cli.extras import need_torch
 from chromagen.cli.sequences import StabilizeOption
 from chromagen.temporal import DEFAULT_STRENGTH
@@ -120,7 +120,7 @@ def compare(
     try:
         exported = train_all([r.strip() for r in recipes.split(",") if r.strip()], [str(p) for p in data],
                              [str(p) for p in val_data] if val_data else [], positive("--steps", steps), output,
-                             log=lambda line: err.print(line, markup=False), resume=resume)
+                             log=lambda text: line(text, stderr=True), resume=resume)
         models = {GRAY_MODEL: GRAY_MODEL, **{name: str(p) for name, p in exported.items()}}
         result, samples = run_evaluation(models, eval_data, Protocol(size=positive("--size", size),
                                                                      limit=positive("--limit", limit)),
@@ -133,4 +133,4 @@ def compare(
         _fail(debug, str(exc))
         raise typer.Exit(USAGE_ERROR) from None
     out.print(results_table(result))
-    out.print(f"{summary_line(result)}; report: {output / 'report.md'}", markup=False)
+    line(f"{summary_line(result)}; report: {output / 'report.md'}")

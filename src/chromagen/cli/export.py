@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from chromagen.cli.app import USAGE_ERROR, _fail, app, out
+from chromagen.cli.app import USAGE_ERROR, _fail, app, line
 from chromagen.cli.extras import need_torch
 from chromagen.defaults import DEFAULT_MODEL
 from chromagen.errors import ChromagenError
@@ -33,4 +33,4 @@ def export(
     except ChromagenError as exc:
         _fail(debug, str(exc))
         raise typer.Exit(USAGE_ERROR) from None
-    out.print(f"exported {model} -> {path}", highlight=False)
+    line(f"exported {model} -> {path}")

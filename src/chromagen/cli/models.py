@@ -3,14 +3,14 @@
 Instant: it reads the weights catalogue and the recipe files; no network is built, torch is not imported.
 """
 
-from rich.table import Table
-
-from chromagen.cli.app import app, out
+from chromagen.cli.app import app, line, out
 
 
 @app.command()
 def models() -> None:
     """List the bundled weights (for --model) and the training recipes with the architecture each trains."""
+    from rich.table import Table
+
     from chromagen.catalog import bundled
 
     weights = Table(title="bundled weights (colorize/evaluate --model NAME)")
@@ -29,7 +29,7 @@ def models() -> None:
     try:
         from chromagen.training.config import recipe_summaries
     except ImportError:  # PyYAML comes with the training extra
-        out.print("training recipes: install chromagen[train] to list and use them", markup=False)
+        line("training recipes: install chromagen[train] to list and use them")
         return
     recipes = Table(title="training recipes (train --config NAME; any weights file they export works with --model)")
     for column in ("recipe", "architecture", "loss", "description"):

@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.progress import Progress
 
 from chromagen.media.animation import is_animation
 from chromagen.media.video import DEFAULT_CODEC, DEFAULT_CRF, is_video_file
 from chromagen.temporal import DEFAULT_STRENGTH
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from chromagen.inference import Colorizer
     from chromagen.sequence import ProgressFn
 
@@ -55,7 +56,7 @@ def kind_of(path: Path) -> str | None:
     return ANIMATION if is_animation(path) else None
 
 
-def frames_task(progress: Progress, name: str) -> "ProgressFn":
+def frames_task(progress: "Progress", name: str) -> "ProgressFn":
     """A progress line for one film or animation: frames done of total, frames/s, time left."""
     task = progress.add_task(name, total=None)
     started: list[float] = []
@@ -73,7 +74,7 @@ def frames_task(progress: Progress, name: str) -> "ProgressFn":
 
 
 def colorize_sequence(colorizer: "Colorizer", kind: str, src: Path, target: Path, options: SequenceOptions,
-                      progress: Progress) -> Path:
+                      progress: "Progress") -> Path:
     """Colorize one video or animation to ``target`` (extension decided here); returns the written path."""
     from chromagen.media import animation, video
     from chromagen.sequence import VideoOptions, colorize_animation, colorize_video
@@ -94,10 +95,9 @@ def colorize_sequence(colorizer: "Colorizer", kind: str, src: Path, target: Path
 
 def say_interrupted(src: Path) -> None:
     """Ctrl-C or SIGTERM during a film: finished segments are kept; the same command resumes after them."""
-    from chromagen.cli.app import err
+    from chromagen.cli.app import line
 
-    err.print(f"interrupted: {src}: finished segments kept; run the same command again to resume", markup=False,
-              highlight=False)
+    line(f"interrupted: {src}: finished segments kept; run the same command again to resume", stderr=True)
 
 
 def output_for(kind: str, target: Path, options: SequenceOptions) -> Path:

@@ -5,7 +5,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from chromagen.cli.app import USAGE_ERROR, _fail, app, err
+from chromagen.cli.app import USAGE_ERROR, _fail, app, line
 from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE
 from chromagen.errors import ChromagenError
 
@@ -53,5 +53,5 @@ def serve(
     except ChromagenError as exc:
         _fail(debug, str(exc))
         raise typer.Exit(USAGE_ERROR) from None
-    err.print(f"chromagen serving on http://{host}:{port}/ (API docs: /docs); Ctrl+C stops", highlight=False)
+    line(f"chromagen serving on http://{host}:{port}/ (API docs: /docs); Ctrl+C stops", stderr=True)
     uvicorn.run(application, host=host, port=port, log_level="info" if debug else "warning")

@@ -5,7 +5,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from chromagen.cli.app import USAGE_ERROR, _fail, app, out, positive
+from chromagen.cli.app import USAGE_ERROR, _fail, app, line, positive
 from chromagen.cli.extras import need_torch
 from chromagen.errors import ChromagenError
 
@@ -35,7 +35,7 @@ def train(
     except ChromagenError as exc:
         _fail(debug, str(exc))
         raise typer.Exit(USAGE_ERROR) from None
-    out.print(f"trained model: {exported}", markup=False)
+    line(f"trained model: {exported}")
 
 
 @app.command()
@@ -59,4 +59,4 @@ def prior(
     output.parent.mkdir(parents=True, exist_ok=True)
     np.save(output, values.numpy())
     used = int((values > 0).sum())
-    out.print(f"prior over {len(values)} bins ({used} seen) -> {output}", markup=False)
+    line(f"prior over {len(values)} bins ({used} seen) -> {output}")

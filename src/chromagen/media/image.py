@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageCms, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from chromagen.errors import ChromagenError
 
@@ -110,6 +110,8 @@ def _to_srgb(im: Image.Image) -> tuple[Image.Image, bool]:
     icc = im.info.get("icc_profile")
     if not icc or im.mode not in ("RGB", "RGBA", "CMYK", "L", "LA"):
         return im, False
+    from PIL import ImageCms  # only color-managed files pay for its import
+
     if "transparency" in im.info and im.mode in ("RGB", "L"):  # the color key names source values: apply it first
         im = im.convert("RGBA" if im.mode == "RGB" else "LA")
     alpha = im.getchannel("A") if im.mode in ("RGBA", "LA") else None
@@ -355,6 +357,8 @@ def _umask() -> int:
 
 
 def _srgb_icc() -> bytes:
+    from PIL import ImageCms
+
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
