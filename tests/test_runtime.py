@@ -191,6 +191,25 @@ def test_onnx_sessions_reuse_this_machines_optimized_graph(random_onnx_file: Pat
     assert optimized_path(model) != cached
 
 
+def test_the_onnx_cache_keeps_only_the_most_recently_used_copies(random_onnx_file: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHROMAGEN_ONNX_CACHE", str(tmp_path / "cache"))
+    clones = [tmp_path / f"clone{i}" / "model.onnx" for i in range(onnx_backend.KEEP_COPIES + 1)]
+    for clone in clones:
+        clone.parent.mkdir()
+        clone.write_bytes(random_onnx_file.read_bytes())
+    other = tmp_path / "other.onnx"
+    other.write_bytes(random_onnx_file.read_bytes())
+    OnnxBackend(other)
+    for age, clone in enumerate(clones[:-1]):
+        OnnxBackend(clone)
+        os.utime(optimized_path(clone), ns=(age * 10**9, age * 10**9))  # made in order, long ago
+    OnnxBackend(clones[0])  # the oldest copy used again: now the most recent
+    OnnxBackend(clones[-1])  # one copy too many: the least recently used (clone1's) goes
+    kept = {p.name for p in (tmp_path / "cache").iterdir()}
+    assert kept == {optimized_path(c).name for c in [other, clones[0], *clones[2:]]}
+
+
 def test_onnx_sessions_work_where_the_cache_cannot_be_written(random_onnx_file: Path, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     blocker = tmp_path / "a-file"

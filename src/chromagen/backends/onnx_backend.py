@@ -17,6 +17,7 @@ from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
 from chromagen.errors import ChromagenError
 
 GRAPHS_DIR = Path(__file__).resolve().parent / "graphs"
+KEEP_COPIES = 3  # optimized copies kept per model file name (two clones and an install, say)
 
 
 @cache
@@ -42,6 +43,19 @@ def optimized_path(path: Path) -> Path:
     return Path(folder) / f"{path.stem}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.onnx"
 
 
+def _keep_recent(cached: Path) -> None:
+    """Mark ``cached`` as used, and delete all but the ``KEEP_COPIES`` most recently used copies of its model
+    name: each reinstall, ONNX Runtime upgrade or new clone would otherwise leave another ~18 MB behind."""
+    try:
+        os.utime(cached)
+        copies = sorted(cached.parent.glob(f"{cached.name.rsplit('-', 1)[0]}-*.onnx"),
+                        key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in copies[KEEP_COPIES:]:
+            old.unlink(missing_ok=True)
+    except OSError:  # a read-only cache, or another process pruning at the same time: nothing to keep tidy
+        pass
+
+
 def _cached_session(path: Path, options: ort.SessionOptions, providers: list[str]) -> ort.InferenceSession:
     """A CPU session from this machine's optimized copy of ``path``, made (atomically) on first use.
 
@@ -54,7 +68,9 @@ def _cached_session(path: Path, options: ort.SessionOptions, providers: list[str
     if cached.is_file():
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         try:
-            return ort.InferenceSession(str(cached), options, providers=providers)
+            made = ort.InferenceSession(str(cached), options, providers=providers)
+            _keep_recent(cached)
+            return made
         except (ort_errors.Fail, ort_errors.InvalidGraph, ort_errors.InvalidProtobuf, ort_errors.NoSuchFile):
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     try:
@@ -69,6 +85,7 @@ def _cached_session(path: Path, options: ort.SessionOptions, providers: list[str
     try:
         made = ort.InferenceSession(str(path), options, providers=providers)
         os.replace(part, cached)
+        _keep_recent(cached)
         return made
     finally:
         part.unlink(missing_ok=True)
