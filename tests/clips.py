@@ -35,11 +35,13 @@ class ClipSpec:
                                Shot("coffee", 16, (0.5, 0.5, 0.0), (0.5, 0.4, 0.6)),
                                Shot("chelsea", 16, (1.0, 0.3, 0.3), (0.0, 0.6, 0.3)))
     audio: bool = True
+    audio_codec: str = "aac"  # mono, 44.1 kHz
     subtitles: bool = False  # one cue, written as a raw packet (SRT text, or mov_text in MP4/MOV)
     codec: str = "libx264"
     pix_fmt: str = "yuv420p"
     rotation: int = 0
-    frame_pts: list[int] | None = None  # explicit pts in 1/fps/10 units (variable frame rate); None = constant
+    frame_pts: list[int] | None = None  # explicit pts in ticks (variable frame rate); None = constant
+    ticks: int = 10  # time base 1/fps/ticks (MPEG-1/2 need 1: their time base must be a standard frame rate)
     gray: bool = False  # black-and-white film: frames reduced to their luma
     options: dict[str, str] = field(default_factory=lambda: {"crf": "18", "preset": "veryfast"})
 
@@ -81,20 +83,20 @@ def write_clip(path: Path, spec: ClipSpec | None = None) -> Path:
     with av.open(str(path), "w") as out:
         video = out.add_stream(spec.codec, rate=spec.fps, options=spec.options)
         video.width, video.height, video.pix_fmt = spec.width, spec.height, spec.pix_fmt
-        tick = Fraction(1, spec.fps * 10)
+        tick = Fraction(1, spec.fps * spec.ticks)
         video.codec_context.time_base = tick
         if spec.rotation:
             video.set_display_rotation(spec.rotation)
-        audio = out.add_stream("aac", rate=44100, layout="mono") if spec.audio else None
+        audio = out.add_stream(spec.audio_codec, rate=44100, layout="mono") if spec.audio else None
         subs = out.add_mux_stream("mov_text" if path.suffix in (".mp4", ".mov") else "srt") if spec.subtitles else None
-        pts = spec.frame_pts or [10 * i for i in range(n)]
+        pts = spec.frame_pts or [spec.ticks * i for i in range(n)]
         for i, rgb in enumerate(render_frames(spec)):
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             frame.pts, frame.time_base = pts[i], tick
             out.mux(video.encode(frame))
         out.mux(video.encode())
         if audio is not None:
-            seconds = (pts[-1] + 10) * tick
+            seconds = (pts[-1] + spec.ticks) * tick
             t = np.arange(int(44100 * seconds)) / 44100
             tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
             for start in range(0, tone.size, 1024):

@@ -68,7 +68,8 @@ def adobe_rgb_profile() -> bytes:
     return header + table + body
 
 
-@pytest.mark.parametrize("ext", [".jpg", ".png", ".webp", ".tif", ".bmp", ".gif"])
+@pytest.mark.parametrize("ext", [".jpg", ".jpe", ".jfif", ".png", ".webp", ".tif", ".bmp", ".gif", ".jp2", ".j2k",
+                                 ".jpx", ".jpf", ".ppm", ".pnm", ".tga"])
 def test_reads_every_format(tmp_path: Path, ext: str) -> None:
     loaded = load_image(_save(tmp_path, f"x{ext}", Image.fromarray(RGB)))
     assert loaded.pixels.shape == (30, 40, 3) and loaded.pixels.dtype == np.uint8
@@ -309,6 +310,20 @@ def test_alpha_is_reattached(tmp_path: Path) -> None:
     alpha = np.tile(np.linspace(0, 255, 40, dtype=np.uint8), (30, 1))
     path = save_image(RGB, tmp_path / "a.png", alpha=alpha)
     assert np.array_equal(np.asarray(Image.open(path))[..., 3], alpha)
+
+
+@pytest.mark.parametrize(("ext", "mode"), [(".pgm", "L"), (".pbm", "1"), (".jp2", "I;16")])
+def test_archive_formats_keep_their_gray_depth(tmp_path: Path, ext: str, mode: str) -> None:
+    ramp = np.linspace(0, 65535, 40 * 30).reshape(30, 40).astype(np.uint16)
+    image = Image.fromarray(ramp) if mode == "I;16" else Image.fromarray((ramp >> 8).astype(np.uint8)).convert(mode)
+    loaded = load_image(_save(tmp_path, f"x{ext}", image))
+    assert loaded.pixels.dtype == (np.uint16 if mode == "I;16" else np.uint8)
+    assert np.array_equal(loaded.pixels[..., 0], np.asarray(image.convert("L") if mode == "1" else image))
+
+
+def test_archive_formats_are_written_back_as_png_and_jpeg_names_as_jpeg(tmp_path: Path) -> None:
+    assert [output_path_for(Path(f"a{ext}"), tmp_path, has_alpha=False).name
+            for ext in (".jp2", ".J2K", ".pgm", ".tga", ".jfif", ".jpe")] == ["a.png"] * 4 + ["a.jfif", "a.jpe"]
 
 
 def test_output_path_switches_to_png_for_alpha(tmp_path: Path) -> None:

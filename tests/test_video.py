@@ -78,6 +78,45 @@ def test_variable_frame_rate_kept(tmp_path: Path, colorizer) -> None:
     assert timing(run(src, tmp_path / "out" / "vfr.mp4", colorizer)) == timing(src)
 
 
+def test_repeated_timestamps_are_dropped_not_fatal(tmp_path: Path, colorizer) -> None:
+    """A badly muxed file shows two frames at one time; the encoder refused the second and the film failed."""
+    n = frame_count(SMALL)
+    pts = [10 * i for i in range(n)]
+    pts[5] = pts[4]
+    src = write_clip(tmp_path / "dup.mkv", ClipSpec(**{**SMALL.__dict__, "codec": "ffv1", "options": {},
+                                                       "frame_pts": pts}))
+    assert len(set(timing(src)[0])) == n - 1 < len(timing(src)[0])
+    times = timing(run(src, tmp_path / "out" / "dup.mkv", colorizer))[0]
+    assert times == sorted(set(timing(src)[0]))
+
+
+@pytest.mark.parametrize(("name", "video", "audio", "output"), [
+    ("film.avi", "mpeg4", None, "film.mkv"),  # AVI cannot hold our H.264 segments (no Annex B, no B-frames)
+    ("film.mpg", "mpeg1video", "mp2", "film.mkv"),
+    ("film.vob", "mpeg2video", "mp2", "film.mkv"),
+    ("film.wmv", "wmv2", "mp2", "film.mkv"),
+    ("film.flv", "flv", "aac", "film.mkv"),
+    ("film.ogv", "libvpx", "flac", "film.mkv"),
+    ("film.ts", "mpeg2video", "mp2", "film.ts"),
+    ("film.3gp", "h263", "aac", "film.3gp"),
+])
+def test_old_containers_are_read_and_written_where_their_streams_fit(tmp_path: Path, colorizer, name: str,
+                                                                    video: str, audio: str | None,
+                                                                    output: str) -> None:
+    spec = ClipSpec(**{**SMALL.__dict__, "width": 176, "height": 144, "codec": video, "options": {},
+                       "audio": audio is not None, "audio_codec": audio or "aac",
+                       "ticks": 1 if video.startswith("mpeg") and video != "mpeg4" else 10})
+    src = write_clip(tmp_path / name, spec)
+    from chromagen.media.video import output_path_for
+
+    assert output_path_for(tmp_path / "out" / name) == tmp_path / "out" / output
+    dst = run(src, tmp_path / "out" / output, colorizer)
+    with av.open(str(dst)) as c:
+        assert c.streams.video[0].codec_context.name == "h264"
+        assert [s.codec_context.name for s in c.streams.audio] == ([] if audio is None else [audio.removeprefix("lib")])
+        assert len(list(c.decode(video=0))) == frame_count(spec)
+
+
 def test_rotation_kept(tmp_path: Path, colorizer) -> None:
     src = write_clip(tmp_path / "phone.mov", ClipSpec(**{**SMALL.__dict__, "rotation": 90}))
     out = timing(run(src, tmp_path / "out" / "phone.mov", colorizer))

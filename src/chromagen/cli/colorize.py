@@ -253,7 +253,7 @@ def colorize(
     hints_file: HintsFileOption = None,
     debug: Annotated[bool, typer.Option(help="Show Python tracebacks.")] = False,
 ) -> None:
-    """Colorize photos, videos (mp4, mov, mkv, avi, webm, m4v) and animations (GIF, APNG, WebP).
+    """Colorize photos, videos (mp4, mov, mkv, avi, webm, mpg, ts, wmv...) and animations (GIF, APNG, WebP).
 
     Color inputs are first reduced to their lightness (CIELAB L), then recolored. Videos keep their frames,
     timestamps, rotation and sound; an interrupted video resumes where it stopped when run again.

@@ -23,11 +23,14 @@ from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from chromagen.errors import ChromagenError
 
-# Extensions we read (case-insensitive); the walker picks only these for the "image" kind.
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"})
+# Extensions we read (case-insensitive); the walker picks only these for the "image" kind. Besides the
+# common ones, formats of photo archives: JPEG 2000 (.jp2: the Library of Congress' master scans), Netpbm and
+# Targa, written back as PNG (``output_path_for``).
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif",
+                              ".jp2", ".j2k", ".jpx", ".jpf", ".pbm", ".pgm", ".ppm", ".pnm", ".tga"})
 # Pillow format names for the extensions we write; GIF output is not offered (256 colors).
-_WRITE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".tif": "TIFF",
-                  ".tiff": "TIFF", ".bmp": "BMP"}
+_WRITE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".jfif": "JPEG", ".png": "PNG", ".webp": "WEBP",
+                  ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
 _NO_ALPHA = {"JPEG", "BMP"}
 _SIXTEEN_BIT = {"PNG", "TIFF"}
 # Largest image we decode: a 100-megapixel scan fits with room to spare; a tiny file declaring more

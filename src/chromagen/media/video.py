@@ -21,9 +21,12 @@ import numpy as np
 
 from chromagen.errors import ChromagenError
 
-VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"})
-# WebM only carries VP8/VP9/AV1; an H.264 colorized copy of a .webm goes into Matroska, its superset.
-_OUTPUT_SUFFIX = {".webm": ".mkv"}
+VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".vob", ".ts",
+                              ".m2ts", ".mts", ".flv", ".3gp", ".wmv", ".asf", ".ogv"})
+# Containers that cannot carry the colorized H.264 (WebM, Ogg: other codecs only; AVI, MPEG program streams,
+# ASF, FLV: no B-frames, no H.264 in the form our segments hold it) or the source's copied sound: the copy
+# goes into Matroska, which holds any of their streams. MP4, MOV, M4V, MKV, 3GP and MPEG-TS keep their own.
+_OUTPUT_SUFFIX = dict.fromkeys((".webm", ".ogv", ".avi", ".mpg", ".mpeg", ".vob", ".flv", ".wmv", ".asf"), ".mkv")
 SEGMENT_FORMAT = "mp4"  # keeps the time base and negative B-frame dts (Matroska rounds to ms, NUT shifts)
 DEFAULT_CODEC = "libx264"
 DEFAULT_CRF = 18
@@ -40,7 +43,7 @@ def is_video_file(path: Path) -> bool:
 
 
 def output_path_for(target: Path) -> Path:
-    """Where the colorized copy of a video goes: same name and container, except WebM -> Matroska."""
+    """Where the colorized copy of a video goes: same name and container, or Matroska (``_OUTPUT_SUFFIX``)."""
     return target.with_suffix(_OUTPUT_SUFFIX.get(target.suffix.lower(), target.suffix))
 
 
@@ -160,7 +163,9 @@ def _sws_colorspace(code: int) -> str | None:
 def read_batches(path: Path, info: VideoInfo, batch: int, start_pts: int | None = None) -> Iterator[FrameBatch]:
     """Decode the first video stream into batches of ``batch`` frames, from ``start_pts`` when resuming.
 
-    Memory holds one batch at a time whatever the length of the film.
+    Memory holds one batch at a time whatever the length of the film. A frame whose timestamp does not
+    follow the previous one's (a damaged or badly muxed file) is dropped, as FFmpeg does for variable frame
+    rate output: two frames at one time cannot both be shown, and the encoder refuses them.
     """
     av = _av()
     with _open_input(path) as container:
@@ -172,10 +177,13 @@ def read_batches(path: Path, info: VideoInfo, batch: int, start_pts: int | None 
         frames: list[np.ndarray] = []
         pts: list[int] = []
         durations: list[int] = []
+        last: int | None = None
         try:
             for frame in container.decode(stream):
-                if frame.pts is None or (start_pts is not None and frame.pts < start_pts):
+                if frame.pts is None or (start_pts is not None and frame.pts < start_pts) or (
+                        last is not None and frame.pts <= last):
                     continue
+                last = frame.pts
                 frames.append(frame.reformat(format=fmt, src_colorspace=space).to_ndarray())
                 pts.append(frame.pts)
                 durations.append(frame.duration or 0)
