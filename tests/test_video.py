@@ -90,8 +90,21 @@ def test_repeated_timestamps_are_dropped_not_fatal(tmp_path: Path, colorizer) ->
     assert times == sorted(set(timing(src)[0]))
 
 
+def test_display_times_are_put_back_in_order_and_repeats_dropped() -> None:
+    from types import SimpleNamespace
+
+    from chromagen.media.video import in_display_time
+
+    stamps = [0, 10, 40, 20, 30, 70, 50, 60, 60, None, 80, 100, 90]
+    frames = [SimpleNamespace(pts=t, index=i) for i, t in enumerate(stamps)]
+    out = list(in_display_time(frames, depth=2))
+    assert [t for _, t in out] == [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
+    assert [f.index for f, _ in out] == [0, 1, 2, 3, 4, 5, 6, 8, 10, 11, 12]  # 60 twice: frame 7 drops; 9: no time
+
+
 @pytest.mark.parametrize(("name", "video", "audio", "output"), [
     ("film.avi", "mpeg4", None, "film.mkv"),  # AVI cannot hold our H.264 segments (no Annex B, no B-frames)
+    ("b-frames.avi", "libx264", "aac", "b-frames.mkv"),  # decode-order times on display-order frames
     ("film.mpg", "mpeg1video", "mp2", "film.mkv"),
     ("film.vob", "mpeg2video", "mp2", "film.mkv"),
     ("film.wmv", "wmv2", "mp2", "film.mkv"),

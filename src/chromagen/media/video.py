@@ -9,11 +9,12 @@ only when complete.
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
-from heapq import merge
+from heapq import heappop, heappush, merge
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ DEFAULT_CRF = 18
 # x264/x265 speed preset: veryfast costs about a third of the CPU of FFmpeg's default (medium) per frame
 # (measured in docs/video.md) for somewhat larger files at the same --crf.
 DEFAULT_PRESET = "veryfast"
+REORDER_FRAMES = 8  # decoded frames held to put B-frame times back in order (AVI); a few MB at 720p
 _CRF_CODECS = ("libx264", "libx265", "libvpx-vp9", "libsvtav1")
 _PRESET_CODECS = ("libx264", "libx265")
 
@@ -160,12 +162,42 @@ def _sws_colorspace(code: int) -> str | None:
     return "itu709" if code == 1 else None
 
 
+def in_display_time(frames: Iterable[Any], depth: int = REORDER_FRAMES) -> Iterator[tuple[Any, int]]:
+    """Decoded frames with their timestamps, which must increase: the decoder gives frames in display order.
+
+    AVI has no presentation times, so a film with B-frames in it comes out with decode-order times on
+    display-order frames (190, 220, 210, 230, 200...): the set of times is right, their order is not, and the
+    encoder refuses them. Holding ``depth`` frames and giving each the smallest time seen puts them back in
+    order (a well-formed film is unchanged). A time that still does not follow the previous one (repeated in
+    a damaged or badly muxed file) drops its frame, as FFmpeg does: two frames cannot be shown at one time.
+    Frames without a time are dropped too.
+    """
+    held: deque[Any] = deque()
+    times: list[int] = []
+    last: int | None = None
+
+    def release() -> Iterator[tuple[Any, int]]:
+        nonlocal last
+        frame, stamp = held.popleft(), heappop(times)
+        if last is None or stamp > last:
+            last = stamp
+            yield frame, stamp
+
+    for frame in frames:
+        if frame.pts is None:
+            continue
+        held.append(frame)
+        heappush(times, frame.pts)
+        if len(held) > depth:
+            yield from release()
+    while held:
+        yield from release()
+
+
 def read_batches(path: Path, info: VideoInfo, batch: int, start_pts: int | None = None) -> Iterator[FrameBatch]:
     """Decode the first video stream into batches of ``batch`` frames, from ``start_pts`` when resuming.
 
-    Memory holds one batch at a time whatever the length of the film. A frame whose timestamp does not
-    follow the previous one's (a damaged or badly muxed file) is dropped, as FFmpeg does for variable frame
-    rate output: two frames at one time cannot both be shown, and the encoder refuses them.
+    Memory holds one batch (and ``REORDER_FRAMES`` decoded frames) at a time whatever the length of the film.
     """
     av = _av()
     with _open_input(path) as container:
@@ -177,15 +209,12 @@ def read_batches(path: Path, info: VideoInfo, batch: int, start_pts: int | None 
         frames: list[np.ndarray] = []
         pts: list[int] = []
         durations: list[int] = []
-        last: int | None = None
         try:
-            for frame in container.decode(stream):
-                if frame.pts is None or (start_pts is not None and frame.pts < start_pts) or (
-                        last is not None and frame.pts <= last):
+            for frame, stamp in in_display_time(container.decode(stream)):
+                if start_pts is not None and stamp < start_pts:
                     continue
-                last = frame.pts
                 frames.append(frame.reformat(format=fmt, src_colorspace=space).to_ndarray())
-                pts.append(frame.pts)
+                pts.append(stamp)
                 durations.append(frame.duration or 0)
                 if len(frames) == batch:
                     yield FrameBatch(np.stack(frames), pts, durations)
