@@ -167,6 +167,24 @@ def test_version_and_models() -> None:
 # --- reliability: the hostile-user cases of issue #10 ---------------------------------------------------------
 
 
+def test_every_page_of_a_multi_page_tiff_is_colorized(tmp_path: Path, random_model_file: Path) -> None:
+    """Only the first page used to come out: the back of a scanned print was lost without a word."""
+    import tifffile
+
+    front = skdata.camera()[::8, ::8]
+    back = (np.linspace(0, 65535, 20 * 24).reshape(20, 24)).astype(np.uint16)
+    with tifffile.TiffWriter(tmp_path / "print.tif") as tiff:
+        tiff.write(front, photometric="minisblack")
+        tiff.write(back, photometric="minisblack")
+    result = _run("colorize", str(tmp_path / "print.tif"), "-o", str(tmp_path / "out"), "--model",
+                  str(random_model_file))
+    assert result.exit_code == 0, result.output
+    pages = [page.asarray() for page in tifffile.TiffFile(tmp_path / "out" / "print.tif").pages]
+    assert [(p.shape, p.dtype) for p in pages] == [((64, 64, 3), np.uint8), ((20, 24, 3), np.uint16)]
+    gray = [p.astype(float) @ [0.2126, 0.7152, 0.0722] / np.iinfo(p.dtype).max for p in pages]
+    assert np.abs(gray[0] - front / 255).mean() < 0.05 and np.abs(gray[1] - back / 65535).mean() < 0.05
+
+
 def _errors(output: str) -> list[str]:
     return [line for line in output.splitlines() if line.startswith("error:")]
 

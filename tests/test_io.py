@@ -4,12 +4,13 @@ import os
 import struct
 import warnings
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tifffile
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageSequence
 
 from chromagen.errors import ChromagenError
 from chromagen.media import image as media
@@ -324,6 +325,28 @@ def test_archive_formats_keep_their_gray_depth(tmp_path: Path, ext: str, mode: s
 def test_archive_formats_are_written_back_as_png_and_jpeg_names_as_jpeg(tmp_path: Path) -> None:
     assert [output_path_for(Path(f"a{ext}"), tmp_path, has_alpha=False).name
             for ext in (".jp2", ".J2K", ".pgm", ".tga", ".jfif", ".jpe")] == ["a.png"] * 4 + ["a.jfif", "a.jpe"]
+
+
+def test_pages_are_read_one_by_one_and_written_as_one_tiff(tmp_path: Path) -> None:
+    from chromagen.media.image import page_count, save_pages
+
+    path = _save(tmp_path, "two.tif", Image.fromarray(RGB), save_all=True,
+                 append_images=[Image.fromarray(RGB[::-1])])
+    assert page_count(path) == 2 and page_count(_save(tmp_path, "one.png", Image.fromarray(RGB))) == 1
+    assert np.array_equal(load_image(path, page=1).pixels, RGB[::-1])
+    out = save_pages(((load_image(path, i).pixels, None) for i in range(2)), tmp_path / "out.tiff")
+    assert [np.array_equal(np.asarray(frame), want) for frame, want in
+            zip(ImageSequence.Iterator(Image.open(out)), (RGB, RGB[::-1]))] == [True, True]
+    with pytest.raises(ChromagenError, match="several pages need a .tif"):
+        save_pages([(RGB, None)], tmp_path / "out.png")
+
+    def failing() -> "Iterator[tuple[np.ndarray, None]]":
+        yield RGB, None
+        raise ChromagenError("page 2 is damaged")
+
+    with pytest.raises(ChromagenError, match="page 2"):
+        save_pages(failing(), tmp_path / "half.tif")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.png", "out.tiff", "two.tif"]  # nothing half-written
 
 
 def test_output_path_switches_to_png_for_alpha(tmp_path: Path) -> None:

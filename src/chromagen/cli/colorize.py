@@ -27,6 +27,9 @@ from chromagen.media.walker import IMAGE, KINDS, VIDEO, Item, walk
 from chromagen.temporal import DEFAULT_STRENGTH
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import numpy as np
     from rich.progress import Progress
 
     from chromagen.hints import Hint
@@ -120,16 +123,31 @@ class Run:
         return None if candidate.exists() and not self.overwrite else candidate
 
 
+def colorize_pages(run: Run, image: "LoadedImage", pages: int, target: Path) -> None:
+    """Every page of a multi-page TIFF, colorized and written one page at a time into one TIFF."""
+    from chromagen.media.image import load_image, save_pages, to_depth
+
+    def colored() -> "Iterator[tuple[np.ndarray, np.ndarray | None]]":
+        for page in range(pages):
+            source = image if page == 0 else load_image(image.path, page)
+            yield to_depth(run.colorizer.colorize(source, hints=run.hints or None), source.pixels.dtype), source.alpha
+
+    save_pages(colored(), target, overwrite=run.overwrite, meta=image.meta)
+
+
 def colorize_image(run: Run, item: Item) -> "bool | Future[None]":
-    """Colorize one still image; False when skipped because its output already exists, else True or the
-    future of its save (written behind, ``Overlap``)."""
-    from chromagen.media.image import output_path_for, save_image, to_depth
+    """Colorize one still image (every page of a multi-page TIFF); False when skipped because its output
+    already exists, else True or the future of its save (written behind, ``Overlap``)."""
+    from chromagen.media.image import output_path_for, page_count, save_image, to_depth
 
     image = run.overlap.load(item.path)
     target = run.target(item, output_path_for(run.output / item.rel, run.output / item.rel.parent,
                                               image.alpha is not None))
     if target is None:
         return False
+    if (pages := page_count(item.path)) > 1:
+        colorize_pages(run, image, pages, target)
+        return True
     colored = run.colorizer.colorize(image, hints=run.hints or None)
     colored = to_depth(colored, image.pixels.dtype)  # 16-bit in, 16-bit out
 

@@ -15,6 +15,7 @@ import struct
 import tempfile
 import warnings
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,14 +168,15 @@ def _banded_array(im: Image.Image) -> np.ndarray:
     return out
 
 
-def _color16_tiff(path: Path, im: Image.Image) -> tuple[np.ndarray, np.ndarray | None] | None:
-    """16-bit RGB(A) TIFF pixels through tifffile (no ICC conversion or rotation at this depth), else None."""
+def _color16_tiff(path: Path, im: Image.Image, page: int) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """16-bit RGB(A) TIFF pixels of a page through tifffile (no ICC conversion or rotation at this depth), else
+    None."""
     bits = getattr(im, "tag_v2", {}).get(258) if im.format == "TIFF" and im.mode in ("RGB", "RGBA") else None
     if not bits or max(bits) != 16:
         return None
     import tifffile
 
-    arr = tifffile.imread(path, key=0)
+    arr = tifffile.imread(path, key=page)
     if arr.dtype != np.uint16 or arr.ndim != 3 or arr.shape[2] not in (3, 4):
         return None
     return arr[..., :3], (arr[..., 3].copy() if arr.shape[2] == 4 else None)
@@ -280,8 +282,22 @@ def _silence_libtiff() -> None:
         libtiff.TIFFSetErrorHandler(None)
 
 
-def load_image(path: str | Path) -> LoadedImage:
-    """Decode an image file (first frame of animations) to upright sRGB at native depth."""
+def page_count(path: Path) -> int:
+    """How many pages a multi-page TIFF holds (scans of a print's front and back...); 1 for anything else,
+    including files that do not open (their load says why)."""
+    if path.suffix.lower() not in (".tif", ".tiff"):
+        return 1
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                return int(getattr(im, "n_frames", 1)) if im.format == "TIFF" else 1
+    except Exception:  # noqa: BLE001 - an unreadable file is one page, reported by load_image
+        return 1
+
+
+def load_image(path: str | Path, page: int = 0) -> LoadedImage:
+    """Decode an image file (first frame of animations, or ``page`` of a TIFF) to upright sRGB at native depth."""
     path = Path(path)
     _open_checked(path)
     _silence_libtiff()
@@ -289,15 +305,15 @@ def load_image(path: str | Path) -> LoadedImage:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow and libtiff chatter; decodes either succeed or raise
             with Image.open(path) as im:
+                im.seek(page)
                 width, height = im.size
                 if width * height > MAX_PIXELS:
                     raise ChromagenError(f"{path}: {width}x{height} is {width * height / 1e6:.0f} megapixels; "
                                          f"the limit is {MAX_PIXELS / 1e6:.0f}")
-                im.seek(0)
                 im.load()
                 meta = ImageMeta(format=im.format, exif=_exif_bytes(im), dpi=_dpi(im), xmp=_xmp(im))
                 orientation = _orientation(im)
-                sixteen = _color16_tiff(path, im) or _color16_png(path, im)
+                sixteen = _color16_tiff(path, im, page) or _color16_png(path, im)
                 if sixteen is not None:  # Pillow reads 16-bit color TIFF and PNG at 8 bits
                     pixels, alpha = sixteen
                 else:
@@ -440,23 +456,27 @@ def _png16_chunks(fh: io.BufferedIOBase, pixels: np.ndarray, alpha: np.ndarray |
     fh.write(_png_chunk(b"IEND", b""))
 
 
-def _write_tiff16(target: str, pixels: np.ndarray, alpha: np.ndarray | None,
-                  meta: ImageMeta | None) -> None:
-    """16-bit RGB(A) TIFF through tifffile (Pillow has no 48-bit mode), with ICC, DPI and XMP."""
+def _write_tiff_pages(target: str, pages: Iterable[tuple[np.ndarray, np.ndarray | None]],
+                      meta: ImageMeta | None) -> None:
+    """RGB(A) TIFF pages (8 or 16 bits each) through tifffile (Pillow has no 48-bit mode), one page in memory
+    at a time, each with the ICC, DPI and XMP."""
     import tifffile
 
-    data = pixels if alpha is None else np.dstack([pixels, alpha])
     tags = _exif_ifd0(meta.exif) if meta is not None and meta.exif else {}
     description = tags.pop(0x010E, None)
     extratags = [(tag, "s", 0, str(value), True) for tag, value in tags.items() if isinstance(value, str)]
     if meta is not None and meta.xmp:
         extratags.append((700, "B", len(meta.xmp), meta.xmp, True))
-    tifffile.imwrite(target, data, photometric="rgb", compression="zlib", metadata=None,
-                     description=description if isinstance(description, str) else None,
-                     extrasamples=[2] if alpha is not None else None,
-                     resolution=meta.dpi if meta is not None and meta.dpi else None,
-                     resolutionunit="INCH" if meta is not None and meta.dpi else None,
-                     iccprofile=_srgb_icc() if meta is not None and meta.icc else None, extratags=extratags)
+    icc = _srgb_icc() if meta is not None and meta.icc else None
+    with tifffile.TiffWriter(target) as tiff:
+        for pixels, alpha in pages:
+            data = pixels if alpha is None else np.dstack([pixels, to_depth(alpha, pixels.dtype)])
+            tiff.write(data, photometric="rgb", compression="zlib", metadata=None,
+                       description=description if isinstance(description, str) else None,
+                       extrasamples=[2] if alpha is not None else None,
+                       resolution=meta.dpi if meta is not None and meta.dpi else None,
+                       resolutionunit="INCH" if meta is not None and meta.dpi else None,
+                       iccprofile=icc, extratags=extratags)
 
 
 def _encode(target: str, pixels: np.ndarray, fmt: str, alpha: np.ndarray | None,
@@ -464,7 +484,10 @@ def _encode(target: str, pixels: np.ndarray, fmt: str, alpha: np.ndarray | None,
     """Write one image in ``fmt``: 16-bit where the format holds it, else 8-bit through Pillow."""
     if pixels.dtype == np.uint16 and fmt in _SIXTEEN_BIT:
         alpha16 = None if alpha is None else to_depth(alpha, np.uint16)
-        (_write_png16 if fmt == "PNG" else _write_tiff16)(target, pixels, alpha16, meta)
+        if fmt == "PNG":
+            _write_png16(target, pixels, alpha16, meta)
+        else:
+            _write_tiff_pages(target, [(pixels, alpha16)], meta)
         return
     im = Image.fromarray(to_depth(pixels, np.uint8), "RGB")
     if alpha is not None and fmt not in _NO_ALPHA:
@@ -472,9 +495,28 @@ def _encode(target: str, pixels: np.ndarray, fmt: str, alpha: np.ndarray | None,
     im.save(target, format=fmt, **_pillow_options(fmt, meta, quality))
 
 
+def _write_atomically(path: Path, overwrite: bool, write: Callable[[str], None]) -> Path:
+    """``write`` a temporary file beside ``path``, then rename it into place, so a crash or a signal never
+    leaves a partial image behind (and an existing file is replaced only with ``overwrite``)."""
+    if path.exists() and not overwrite:
+        raise ChromagenError(f"{path}: already exists (use --overwrite to replace it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A short fixed prefix: the temporary name must fit 255 bytes even when the final name takes 250.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".chromagen-", suffix=".part")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual file mode
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
 def save_image(pixels: np.ndarray, path: str | Path, alpha: np.ndarray | None = None, overwrite: bool = False,
                quality: int = 95, meta: ImageMeta | None = None) -> Path:
-    """Write atomically (temp file + rename) so a crash or a signal never leaves a partial image behind.
+    """Write one image atomically.
 
     ``pixels``: H x W x 3 uint8, uint16 (16-bit PNG/TIFF; other formats get 8 bits) or float in [0, 1].
     """
@@ -482,19 +524,16 @@ def save_image(pixels: np.ndarray, path: str | Path, alpha: np.ndarray | None = 
     fmt = _WRITE_FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ChromagenError(f"{path}: cannot write this extension; use one of {sorted(_WRITE_FORMATS)}")
-    if path.exists() and not overwrite:
-        raise ChromagenError(f"{path}: already exists (use --overwrite to replace it)")
     if pixels.dtype.kind == "f":
         pixels = to_depth(pixels, np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A short fixed prefix: the temporary name must fit 255 bytes even when the final name takes 250.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".chromagen-", suffix=".part")
-    os.close(fd)
-    try:
-        _encode(tmp, pixels, fmt, alpha, meta, quality)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual file mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return _write_atomically(path, overwrite, lambda tmp: _encode(tmp, pixels, fmt, alpha, meta, quality))
+
+
+def save_pages(pages: Iterable[tuple[np.ndarray, np.ndarray | None]], path: str | Path, overwrite: bool = False,
+               meta: ImageMeta | None = None) -> Path:
+    """Write a multi-page TIFF atomically, page by page as ``pages`` yields them ((pixels, alpha), uint8 or
+    uint16 each): a colorized copy of a multi-page scan keeps every page."""
+    path = Path(path)
+    if _WRITE_FORMATS.get(path.suffix.lower()) != "TIFF":
+        raise ChromagenError(f"{path}: several pages need a .tif or .tiff file")
+    return _write_atomically(path, overwrite, lambda tmp: _write_tiff_pages(tmp, pages, meta))
