@@ -130,6 +130,19 @@ def test_old_containers_are_read_and_written_where_their_streams_fit(tmp_path: P
         assert len(list(c.decode(video=0))) == frame_count(spec)
 
 
+@pytest.mark.parametrize(("fields", "order"), [("tff", 2), ("bff", 3), (None, 1)])  # AV_FIELD_TT, BB, PROGRESSIVE
+def test_interlaced_video_stays_interlaced(tmp_path: Path, colorizer, fields: str | None, order: int) -> None:
+    """DVD, DV and broadcast captures: flagged progressive, their fields showed as combs in every player."""
+    options = {"x264-params": f"interlaced=1:{fields}=1"} if fields else {}
+    src = write_clip(tmp_path / "tape.mkv", ClipSpec(**{**SMALL.__dict__, "options": options, "audio": False}))
+    dst = run(src, tmp_path / "out" / "tape.mkv", colorizer)
+    for path in (src, dst):
+        with av.open(str(path)) as c:
+            frames = list(c.decode(video=0))
+            assert c.streams.video[0].codec_context.field_order == order
+            assert all(f.interlaced_frame == (fields is not None) for f in frames)
+
+
 def test_rotation_kept(tmp_path: Path, colorizer) -> None:
     src = write_clip(tmp_path / "phone.mov", ClipSpec(**{**SMALL.__dict__, "rotation": 90}))
     out = timing(run(src, tmp_path / "out" / "phone.mov", colorizer))

@@ -61,7 +61,7 @@ def _av() -> Any:
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What must survive colorization: geometry, timing, rotation, depth and color tags."""
+    """What must survive colorization: geometry, timing, rotation, depth, color tags and interlacing."""
 
     path: Path
     width: int
@@ -75,6 +75,15 @@ class VideoInfo:
     color_range: int
     color_primaries: int
     color_trc: int
+    field_order: int = 0  # FFmpeg's AVFieldOrder once a frame is decoded: 2-5 interlaced (DVD, DV, broadcast)
+
+    @property
+    def top_field_first(self) -> bool | None:
+        """None for progressive video; else whether the top field comes first (what the encoder must keep)."""
+        return None if self.field_order not in _INTERLACED else self.field_order in (2, 4)
+
+
+_INTERLACED = (2, 3, 4, 5)  # AV_FIELD_TT, BB, TB, BT
 
 
 def _bit_depth(stream: Any) -> int:
@@ -118,12 +127,13 @@ def _estimated_frames(stream: Any) -> int:
 
 
 def _info(path: Path, stream: Any, rotation: int) -> VideoInfo:
+    """The stream's facts; call it after a frame is decoded, when the decoder knows the field order."""
     cc = stream.codec_context
     return VideoInfo(path=path, width=cc.width, height=cc.height, time_base=stream.time_base, rate=stream.average_rate,
                      frames=stream.frames or _estimated_frames(stream), rotation=rotation,
                      bit_depth=_bit_depth(stream),
                      colorspace=cc.colorspace, color_range=cc.color_range, color_primaries=cc.color_primaries,
-                     color_trc=cc.color_trc)
+                     color_trc=cc.color_trc, field_order=cc.field_order or 0)
 
 
 def _first_frame(container: Any, stream: Any, path: Path) -> Any:
@@ -269,6 +279,8 @@ class SegmentWriter:
         options = {"crf": str(crf)} if codec in _CRF_CODECS else {}
         if codec in _PRESET_CODECS:
             options["preset"] = preset
+        if codec == "libx264" and info.top_field_first is not None:  # fields stay fields: players deinterlace
+            options["x264-params"] = f"interlaced=1:{'tff' if info.top_field_first else 'bff'}=1"
         self._stream = self._out.add_stream(codec, rate=info.rate, options=options)
         cc = self._stream.codec_context
         cc.width, cc.height, cc.pix_fmt = info.width, info.height, encoder_pix_fmt(codec, info)
