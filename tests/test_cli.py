@@ -153,6 +153,24 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert _run("colorize", str(tmp_path), "--chroma", "-1").exit_code == 2
 
 
+@pytest.mark.parametrize(("option", "message"), [
+    (["--stabilize", "2"], "--stabilize must be in [0, 1)"),
+    (["--crf", "99"], "--crf 99: libx264 takes 0 to 51"),
+    (["--format", "bmp"], "--format 'bmp': animations can be written as"),
+    (["--palette", "x"], "--palette 'x': use one of shared, frame"),
+    (["--device", "tpu"], "unknown device 'tpu'"),
+])
+def test_bad_option_values_are_one_usage_error_before_any_work(tmp_path: Path, random_model_file: Path,
+                                                                 option: list[str], message: str) -> None:
+    """They used to be accepted silently for photos (--device tpu, --crf 99), or fail each film in turn."""
+    Image.fromarray(smooth_color_image()).save(tmp_path / "photo.png")
+    result = _run("colorize", str(tmp_path / "photo.png"), "-o", str(tmp_path / "out"), "--model",
+                  str(random_model_file), *option)
+    errors = _errors(result.output)
+    assert result.exit_code == 2 and len(errors) == 1 and errors[0].startswith(f"error: {message}")
+    assert not (tmp_path / "out" / "photo.png").exists()
+
+
 def test_missing_input_is_a_failure_not_a_crash(tmp_path: Path, random_model_file: Path) -> None:
     result = _run("colorize", str(tmp_path / "nope.jpg"), "--model", str(random_model_file))
     assert result.exit_code == 1 and "no such file" in result.output

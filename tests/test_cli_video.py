@@ -57,6 +57,14 @@ def test_broken_video_is_one_error_line(media: Path, tmp_path: Path, random_mode
     assert not out.exists() or not any(out.iterdir())
 
 
+def test_an_unknown_encoder_is_said_once_before_any_film(media: Path, tmp_path: Path, random_model_file: Path) -> None:
+    (media / "second.mkv").write_bytes((media / "film.mp4").read_bytes())
+    result = colorize(str(media), "-o", str(tmp_path / "out"), "--codec", "nope", model=random_model_file)
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert result.exit_code == 2 and errors == [errors[0]] and "--codec 'nope' is not a video encoder" in errors[0]
+    assert not (tmp_path / "out" / "clips").exists()
+
+
 def test_evaluate_video_reports_flicker(media: Path, tmp_path: Path, random_model_file: Path) -> None:
     import json
 

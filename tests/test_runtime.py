@@ -219,6 +219,20 @@ def test_onnx_sessions_work_where_the_cache_cannot_be_written(random_onnx_file: 
     assert _predict(backend).shape == (1, 2, 48, 64) and blocker.read_text() == ""
 
 
+def test_the_commands_usage_errors_are_one_line(tmp_path: Path) -> None:
+    """Bad values, unknown options and missing arguments: typer drew a 6-line box; now one ``error:`` line."""
+    script = "import sys\nsys.argv = ['chromagen', *sys.argv[1:]]\nfrom chromagen.cli import main\nmain()\n"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    for args, message in ((["colorize", "x.jpg", "--threads", "0"], "Invalid value for '--threads'"),
+                          (["colorize", "x.jpg", "--no-such"], "No such option: --no-such"),
+                          (["colorize"], "Missing argument 'INPUT...'")):
+        done = subprocess.run([sys.executable, "-c", script, *args], env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 2 and done.stdout == ""
+        assert done.stderr.splitlines() == [done.stderr.strip()] and done.stderr.startswith(f"error: {message}")
+        assert "(see 'chromagen colorize --help')" in done.stderr
+
+
 def test_colorizing_one_photo_never_imports_rich(tmp_path: Path) -> None:
     """Importing rich cost the one-photo command 0.06-0.11 s (docs/runtime.md); it prints one plain line."""
     Image.fromarray(smooth_color_image()[..., 0]).save(tmp_path / "photo.png")

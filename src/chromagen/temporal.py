@@ -75,6 +75,13 @@ class StabilizerState:
     ab: np.ndarray  # 2 x h x w float32, the ab shown for it
 
 
+def check_strength(strength: float) -> float:
+    """``strength`` when it is in [0, 1) (1 would freeze the first frame's colors forever), else an error."""
+    if not 0.0 <= strength < 1.0:
+        raise ChromagenError(f"--stabilize must be in [0, 1) (got {strength:g})")
+    return strength
+
+
 class Stabilizer:
     """Scene-cut-aware, flow-guided exponential smoothing of predicted ab, one frame at a time.
 
@@ -82,9 +89,7 @@ class Stabilizer:
     """
 
     def __init__(self, strength: float = DEFAULT_STRENGTH, cut_residual: float = CUT_RESIDUAL) -> None:
-        if not 0.0 <= strength < 1.0:
-            raise ChromagenError(f"--stabilize must be in [0, 1) (got {strength:g})")
-        self.strength = strength
+        self.strength = check_strength(strength)
         self.cut_residual = cut_residual
         self.state: StabilizerState | None = None
         self.new_shot = True  # whether the last frame started a shot (the first frame does)

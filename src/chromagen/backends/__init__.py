@@ -7,6 +7,7 @@ color math: the torch backend calls ``chromagen.color``; the ONNX backend runs g
 
 import importlib.util
 import os
+import re
 from pathlib import Path
 from typing import Protocol
 
@@ -68,9 +69,18 @@ def _cuda_present() -> bool:
     return Path("/proc/driver/nvidia/version").exists() and importlib.util.find_spec("torch") is not None
 
 
+def check_device(device: str) -> str:
+    """``device`` when it names one we run on (auto, cpu, cuda, cuda:N), else a one-line error: ONNX Runtime
+    on CPU would otherwise take any word silently."""
+    if device in ("auto", "cpu", "cuda") or re.fullmatch(r"cuda:\d+", device):
+        return device
+    raise ChromagenError(f"unknown device {device!r}; use auto, cpu or cuda")
+
+
 def pick_backend(model: str, backend: str, device: str) -> str:
     """``auto``: .onnx files run on ONNX Runtime, torch weights on torch, bundled models on ONNX Runtime
     unless a CUDA GPU is asked for (or, with ``device=auto``, present and torch installed)."""
+    check_device(device)
     if backend not in BACKENDS:
         raise ChromagenError(f"unknown backend {backend!r}; use {', '.join(BACKENDS)}")
     if backend != "auto":

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from chromagen import color
+from chromagen.backends import check_device
 from chromagen.errors import ChromagenError
 from chromagen.models.registry import predict_ab
 from chromagen.models.weights import load_generator
@@ -14,12 +15,10 @@ from chromagen.models.weights import load_generator
 
 def resolve_device(device: str) -> torch.device:
     """``auto`` picks CUDA when present; asking for CUDA without one is a user error."""
-    if device == "auto":
+    if check_device(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ChromagenError("--device cuda requested but no CUDA GPU is available")
-    if device not in ("cpu",) and not device.startswith("cuda"):
-        raise ChromagenError(f"unknown device {device!r}; use auto, cpu or cuda")
     return torch.device(device)
 
 

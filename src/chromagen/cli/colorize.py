@@ -282,7 +282,9 @@ def colorize(
     """
     from chromagen.inference import Colorizer
 
+    sequence = SequenceOptions(crf=crf, codec=codec, stabilize=stabilize, format=fmt, palette=palette, dither=dither)
     try:
+        sequence.check(videos=False)
         check_output(output)
         hints, model = resolve_hints(hint, hints_file, model)
         colorizer = Colorizer.from_pretrained(model, device=device, size=size, chroma=chroma, backend=backend,
@@ -290,10 +292,14 @@ def colorize(
     except ChromagenError as exc:
         raise exit_for(exc if isinstance(exc, UsageError) else UsageError(str(exc)), debug) from None
     found = walk(inputs, kinds={kind: KINDS[kind] for kind in HANDLERS}, exclude=[output])
+    if any(item.kind == VIDEO for item in found.items):
+        try:
+            sequence.check(videos=True)
+        except ChromagenError as exc:
+            raise exit_for(UsageError(str(exc)), debug) from None
     summary = Summary(failed=len(found.problems))
     for problem in found.problems:
         _fail(False, problem)
-    sequence = SequenceOptions(crf=crf, codec=codec, stabilize=stabilize, format=fmt, palette=palette, dither=dither)
     one_still = len(found.items) <= 1 and not any(kind_of(item.path) for item in found.items)
     with _progress(disable=one_still) as progress:  # a single film still shows its frames/s and time left
         run = Run(colorizer, output, overwrite, {item.path.resolve() for item in found.items}, progress,

@@ -48,6 +48,19 @@ class SequenceOptions:
     palette: str = "shared"
     dither: bool = True
 
+    def check(self, videos: bool) -> None:
+        """Every option's value, once, before any work: a bad one is the command's error, not each film's.
+        The encoder is looked up only when there are ``videos`` (it needs PyAV)."""
+        from chromagen.media import animation, video
+        from chromagen.temporal import check_strength
+
+        check_strength(self.stabilize)
+        animation.check_palette(self.palette)
+        animation.output_path_for(Path("check"), self.format)
+        video.check_crf(self.codec, self.crf)
+        if videos:
+            video.check_codec(self.codec)
+
 
 def kind_of(path: Path) -> str | None:
     """``video`` or ``animation`` for the inputs this module handles, None for still images."""

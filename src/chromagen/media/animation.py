@@ -88,6 +88,11 @@ def output_path_for(target: Path, requested: str | None) -> Path:
     return target.with_suffix(FORMATS[name])
 
 
+def check_palette(palette: str) -> None:
+    if palette not in PALETTES:
+        raise ChromagenError(f"--palette {palette!r}: use one of {', '.join(PALETTES)}")
+
+
 def _shared_palette(anim: Animation, colors: int) -> Image.Image:
     """One adaptive palette from pixels sampled evenly across all frames (opaque pixels only)."""
     step = max(1, int(np.ceil(sum(f.shape[0] * f.shape[1] for f in anim.frames) / _PALETTE_SAMPLE)))
@@ -128,8 +133,7 @@ def save_animation(anim: Animation, frames: list[np.ndarray], target: Path, pale
 
     The format follows ``target``'s extension (.gif, .png as APNG, .webp lossless).
     """
-    if palette not in PALETTES:
-        raise ChromagenError(f"--palette {palette!r}: use one of {', '.join(PALETTES)}")
+    check_palette(palette)
     fmt = format_for(target)
     colored = Animation(frames, anim.alpha, anim.durations, anim.loop, anim.format)
     if fmt == "GIF":

@@ -35,7 +35,7 @@ DEFAULT_CRF = 18
 # (measured in docs/video.md) for somewhat larger files at the same --crf.
 DEFAULT_PRESET = "veryfast"
 REORDER_FRAMES = 8  # decoded frames held to put B-frame times back in order (AVI); a few MB at 720p
-_CRF_CODECS = ("libx264", "libx265", "libvpx-vp9", "libsvtav1")
+_MAX_CRF = {"libx264": 51, "libx265": 51, "libvpx-vp9": 63, "libsvtav1": 63}  # the encoders that take --crf
 _PRESET_CODECS = ("libx264", "libx265")
 
 
@@ -235,14 +235,26 @@ def read_batches(path: Path, info: VideoInfo, batch: int, start_pts: int | None 
             yield FrameBatch(np.stack(frames), pts, durations)
 
 
-def encoder_pix_fmt(codec: str, info: VideoInfo) -> str:
-    """4:2:0 at the source's depth (8 or 10 bit); odd frame sizes cannot be subsampled 4:2:0."""
+def check_crf(codec: str, crf: int) -> int:
+    """``crf`` when ``codec`` takes it in that range (x264 and x265 0-51, VP9 and SVT-AV1 0-63; others ignore it)."""
+    if codec in _MAX_CRF and not 0 <= crf <= _MAX_CRF[codec]:
+        raise ChromagenError(f"--crf {crf}: {codec} takes 0 to {_MAX_CRF[codec]} (lower = better, bigger)")
+    return crf
+
+
+def check_codec(codec: str) -> Any:
+    """The encoder (a PyAV Codec), which must exist in this FFmpeg build."""
     av = _av()
     try:
-        formats = [f.name for f in av.codec.Codec(codec, "w").video_formats or []]
+        return av.codec.Codec(codec, "w")
     except (av.error.FFmpegError, ValueError):
         raise ChromagenError(f"--codec {codec!r} is not a video encoder of this FFmpeg build; try libx264, "
                              "libx265 or libvpx-vp9") from None
+
+
+def encoder_pix_fmt(codec: str, info: VideoInfo) -> str:
+    """4:2:0 at the source's depth (8 or 10 bit); odd frame sizes cannot be subsampled 4:2:0."""
+    formats = [f.name for f in check_codec(codec).video_formats or []]
     wanted = "yuv420p" if info.bit_depth <= 8 else "yuv420p10le"
     if wanted not in formats:
         raise ChromagenError(f"--codec {codec!r} cannot write {wanted} video (the source is {info.bit_depth}-bit)")
@@ -276,7 +288,7 @@ class SegmentWriter:
         self.path, self.info = path, info
         self._tmp = path.with_name(f".{path.name}.tmp")
         self._out = av.open(str(self._tmp), "w", format=SEGMENT_FORMAT)
-        options = {"crf": str(crf)} if codec in _CRF_CODECS else {}
+        options = {"crf": str(check_crf(codec, crf))} if codec in _MAX_CRF else {}
         if codec in _PRESET_CODECS:
             options["preset"] = preset
         if codec == "libx264" and info.top_field_first is not None:  # fields stay fields: players deinterlace
