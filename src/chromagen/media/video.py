@@ -253,14 +253,16 @@ def check_codec(codec: str) -> Any:
 
 
 def encoder_pix_fmt(codec: str, info: VideoInfo) -> str:
-    """4:2:0 at the source's depth (8 or 10 bit); odd frame sizes cannot be subsampled 4:2:0."""
+    """4:2:0 at the source's depth (8 or 10 bit), what every player plays. An odd width or height cannot be
+    subsampled 4:2:0, so such a film keeps its exact size in 4:4:4 (x264's High 4:4:4: FFmpeg-based players
+    such as VLC and mpv play it, browsers do not)."""
     formats = [f.name for f in check_codec(codec).video_formats or []]
-    wanted = "yuv420p" if info.bit_depth <= 8 else "yuv420p10le"
+    odd = bool(info.width % 2 or info.height % 2)
+    wanted = ("yuv444p" if odd else "yuv420p") + ("" if info.bit_depth <= 8 else "10le")
     if wanted not in formats:
-        raise ChromagenError(f"--codec {codec!r} cannot write {wanted} video (the source is {info.bit_depth}-bit)")
-    if info.width % 2 or info.height % 2:
-        raise ChromagenError(f"{info.path}: odd frame size {info.width}x{info.height}: {wanted} video needs an "
-                             "even width and height; crop or pad the video by one pixel first")
+        size = f"{info.width}x{info.height} " if odd else ""
+        raise ChromagenError(f"--codec {codec!r} cannot write {size}{wanted} video (the source is "
+                             f"{info.bit_depth}-bit{', odd-sized' if odd else ''}); try libx264")
     return wanted
 
 
