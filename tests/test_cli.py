@@ -203,6 +203,14 @@ def test_every_page_of_a_multi_page_tiff_is_colorized(tmp_path: Path, random_mod
     assert np.abs(gray[0] - front / 255).mean() < 0.05 and np.abs(gray[1] - back / 65535).mean() < 0.05
 
 
+def test_a_heic_beside_the_scans_is_named_and_skipped(tmp_path: Path, random_model_file: Path) -> None:
+    Image.fromarray(smooth_color_image()).save(tmp_path / "scan.png")
+    (tmp_path / "phone.heic").write_bytes(b"ftypheic")
+    result = _run("colorize", str(tmp_path), "-o", str(tmp_path / "out"), "--model", str(random_model_file))
+    assert result.exit_code == 0 and "1 colorized, 1 skipped, 0 failed" in result.output
+    assert f"skipped: {tmp_path / 'phone.heic'}: HEIC/HEIF photos are not read" in result.output
+
+
 def _errors(output: str) -> list[str]:
     return [line for line in output.splitlines() if line.startswith("error:")]
 

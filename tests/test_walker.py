@@ -33,6 +33,16 @@ def test_explicit_files_are_taken_whatever_their_extension(tree: Path) -> None:
     assert [(i.path.name, str(i.rel)) for i in found.items] == [("notes.txt", "notes.txt"), ("b.jpg", "b.jpg")]
 
 
+def test_photos_in_formats_we_cannot_read_are_named_not_skipped_silently(tree: Path) -> None:
+    phone, raw = _touch(tree / "sub" / "phone.HEIC"), _touch(tree / "scan.dng")
+    found = walk([tree, tree / "notes.txt"])
+    assert not found.problems and found.unread == [
+        f"{raw}: camera raw photos are not read; convert to TIFF, PNG or JPEG first",
+        f"{phone}: HEIC/HEIF photos are not read; convert to TIFF, PNG or JPEG first"]
+    named = walk([phone])  # asked for by name: a failure, not a skip
+    assert named.problems == [found.unread[1]] and not named.items and not named.unread
+
+
 def test_our_output_folder_inside_an_input_is_never_read(tree: Path) -> None:
     _touch(tree / "out" / "b.jpg")
     _touch(tree / "out" / "out" / "b.jpg")

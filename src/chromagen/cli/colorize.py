@@ -297,9 +297,11 @@ def colorize(
             sequence.check(videos=True)
         except ChromagenError as exc:
             raise exit_for(UsageError(str(exc)), debug) from None
-    summary = Summary(failed=len(found.problems))
+    summary = Summary(failed=len(found.problems), skipped=len(found.unread))
     for problem in found.problems:
         _fail(False, problem)
+    for unread in found.unread:  # HEIC or raw beside the scans: said, not a failure (a raw is often a JPEG's twin)
+        say("skipped:", "yellow", unread)
     one_still = len(found.items) <= 1 and not any(kind_of(item.path) for item in found.items)
     with _progress(disable=one_still) as progress:  # a single film still shows its frames/s and time left
         run = Run(colorizer, output, overwrite, {item.path.resolve() for item in found.items}, progress,

@@ -29,6 +29,10 @@ from chromagen.errors import ChromagenError
 # Targa, written back as PNG (``output_path_for``).
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif",
                               ".jp2", ".j2k", ".jpx", ".jpf", ".pbm", ".pgm", ".ppm", ".pnm", ".tga"})
+# Photo formats we do not read (Pillow has no decoder for them): said per file, never skipped without a word.
+UNREAD_EXTENSIONS = {**dict.fromkeys((".heic", ".heif"), "HEIC/HEIF"),
+                     **dict.fromkeys((".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2", ".raf", ".srw", ".pef"),
+                                     "camera raw")}
 # Pillow format names for the extensions we write; GIF output is not offered (256 colors).
 _WRITE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".jfif": "JPEG", ".png": "PNG", ".webp": "WEBP",
                   ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}

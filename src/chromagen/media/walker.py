@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chromagen.media.image import IMAGE_EXTENSIONS
+from chromagen.media.image import IMAGE_EXTENSIONS, UNREAD_EXTENSIONS
 from chromagen.media.video import VIDEO_EXTENSIONS
 
 IMAGE, VIDEO = "image", "video"  # animated GIF/PNG/WebP are images by extension; colorize checks the content
@@ -41,6 +41,13 @@ class Walk:
 
     items: list[Item] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)  # photos found in folders in formats we cannot read
+
+
+def _unread(path: Path) -> str | None:
+    """The line for a photo in a format we cannot read (HEIC, camera raw), else None."""
+    name = UNREAD_EXTENSIONS.get(path.suffix.lower())
+    return f"{path}: {name} photos are not read; convert to TIFF, PNG or JPEG first" if name else None
 
 
 def _inside(path: Path, folders: Sequence[Path]) -> bool:
@@ -75,6 +82,8 @@ def _scan(folder: Path, root: Path, kinds: Mapping[str, frozenset[str]], exclude
             continue
         kind = kind_of(path, kinds)
         if kind is None:
+            if IMAGE in kinds and (unread := _unread(path)):
+                walk.unread.append(unread)
             continue
         if not stat.S_ISREG(mode):
             walk.problems.append(f"{path}: not a regular file (a pipe, socket or device); skipped")
@@ -105,11 +114,15 @@ def walk(inputs: Iterable[Path | str], kinds: Mapping[str, frozenset[str]] | Non
             result.problems.append(f"{path}: cannot read ({exc.strerror or exc})")
             continue
         if stat.S_ISDIR(mode):
-            start = len(result.items)
+            start, said, unread = len(result.items), len(result.problems), len(result.unread)
             _scan(path, path, kinds, excluded, seen, result)
             result.items[start:] = sorted(result.items[start:], key=lambda item: str(item.path))  # as sorted(rglob)
+            result.problems[said:] = sorted(result.problems[said:])  # each line starts with its path
+            result.unread[unread:] = sorted(result.unread[unread:])
         elif not stat.S_ISREG(mode):
             result.problems.append(f"{path}: not a regular file (a pipe, socket or device); skipped")
+        elif IMAGE in kinds and (unread := _unread(path)):
+            result.problems.append(unread)
         elif (kind := kind_of(path, kinds) or default_kind) is not None:
             result.items.append(Item(path, Path(path.name), kind))
         else:
