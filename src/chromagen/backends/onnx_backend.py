@@ -43,16 +43,23 @@ def optimized_path(path: Path) -> Path:
     return Path(folder) / f"{path.stem}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.onnx"
 
 
-def _keep_recent(cached: Path) -> None:
-    """Mark ``cached`` as used, and delete all but the ``KEEP_COPIES`` most recently used copies of its model
-    name: each reinstall, ONNX Runtime upgrade or new clone would otherwise leave another ~18 MB behind."""
+def _mark_used(cached: Path) -> None:
+    """A loaded copy's time is its last use, which ``_prune`` ranks by."""
     try:
         os.utime(cached)
+    except OSError:  # a read-only cache: nothing to keep tidy
+        pass
+
+
+def _prune(cached: Path) -> None:
+    """After writing ``cached``, delete all but the ``KEEP_COPIES`` most recently used copies of its model
+    name: each reinstall, ONNX Runtime upgrade or new clone would otherwise leave another ~18 MB behind."""
+    try:
         copies = sorted(cached.parent.glob(f"{cached.name.rsplit('-', 1)[0]}-*.onnx"),
                         key=lambda p: p.stat().st_mtime_ns, reverse=True)
         for old in copies[KEEP_COPIES:]:
             old.unlink(missing_ok=True)
-    except OSError:  # a read-only cache, or another process pruning at the same time: nothing to keep tidy
+    except OSError:  # another process pruning at the same time
         pass
 
 
@@ -69,7 +76,7 @@ def _cached_session(path: Path, options: ort.SessionOptions, providers: list[str
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         try:
             made = ort.InferenceSession(str(cached), options, providers=providers)
-            _keep_recent(cached)
+            _mark_used(cached)
             return made
         except (ort_errors.Fail, ort_errors.InvalidGraph, ort_errors.InvalidProtobuf, ort_errors.NoSuchFile):
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -85,7 +92,7 @@ def _cached_session(path: Path, options: ort.SessionOptions, providers: list[str
     try:
         made = ort.InferenceSession(str(path), options, providers=providers)
         os.replace(part, cached)
-        _keep_recent(cached)
+        _prune(cached)
         return made
     finally:
         part.unlink(missing_ok=True)

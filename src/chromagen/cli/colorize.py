@@ -284,7 +284,7 @@ def colorize(
 
     sequence = SequenceOptions(crf=crf, codec=codec, stabilize=stabilize, format=fmt, palette=palette, dither=dither)
     try:
-        sequence.check(videos=False)
+        sequence.check()
         check_output(output)
         hints, model = resolve_hints(hint, hints_file, model)
         colorizer = Colorizer.from_pretrained(model, device=device, size=size, chroma=chroma, backend=backend,
@@ -293,8 +293,10 @@ def colorize(
         raise exit_for(exc if isinstance(exc, UsageError) else UsageError(str(exc)), debug) from None
     found = walk(inputs, kinds={kind: KINDS[kind] for kind in HANDLERS}, exclude=[output])
     if any(item.kind == VIDEO for item in found.items):
+        from chromagen.media.video import check_codec
+
         try:
-            sequence.check(videos=True)
+            check_codec(codec)
         except ChromagenError as exc:
             raise exit_for(UsageError(str(exc)), debug) from None
     summary = Summary(failed=len(found.problems), skipped=len(found.unread))

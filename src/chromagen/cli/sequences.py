@@ -48,9 +48,9 @@ class SequenceOptions:
     palette: str = "shared"
     dither: bool = True
 
-    def check(self, videos: bool) -> None:
+    def check(self) -> None:
         """Every option's value, once, before any work: a bad one is the command's error, not each film's.
-        The encoder is looked up only when there are ``videos`` (it needs PyAV)."""
+        (The encoder itself needs PyAV: ``video.check_codec``, once films are found.)"""
         from chromagen.media import animation, video
         from chromagen.temporal import check_strength
 
@@ -58,8 +58,6 @@ class SequenceOptions:
         animation.check_palette(self.palette)
         animation.output_path_for(Path("check"), self.format)
         video.check_crf(self.codec, self.crf)
-        if videos:
-            video.check_codec(self.codec)
 
 
 def kind_of(path: Path) -> str | None:
