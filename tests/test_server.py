@@ -7,9 +7,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
+from PIL import Image, ImageSequence
 
 from chromagen.server import Settings, create_app
 from chromagen.server.study import wilson_interval
@@ -121,6 +122,52 @@ def test_odd_but_valid_images_colorize(client: TestClient, image: Image.Image, f
     response = _post(client, _encoded(image, fmt), name=f"odd.{fmt.lower()}", format=out)
     assert response.status_code == 200, response.text
     assert decoded(response.content).size == image.size
+
+
+def _tiff_pages(count: int = 2) -> bytes:
+    """A multi-page TIFF whose pages differ in size and content (a print's front and back)."""
+    frames = [Image.fromarray(smooth_color_image(40 + 4 * (i % 3), 56 - 4 * (i % 3), seed=i)) for i in range(count)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="TIFF", save_all=True, append_images=frames[1:])
+    return buffer.getvalue()
+
+
+def _pages(data: bytes) -> list[np.ndarray]:
+    return [np.asarray(frame.convert("RGB")) for frame in ImageSequence.Iterator(decoded(data))]
+
+
+def test_a_multi_page_tiff_comes_back_with_every_page_colorized(client: TestClient) -> None:
+    data = _tiff_pages()
+    response = _post(client, data, name="scan.tif", chroma="2")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "image/tiff"
+    assert 'filename="scan-color.tif"' in response.headers["content-disposition"]
+    alone = [pixels(_post(client, _encoded(Image.fromarray(page), "PNG"), name="page.png", chroma="2").content)
+             for page in _pages(data)]  # each page colorized as a photo of its own
+    assert [p.shape for p in _pages(response.content)] == [(40, 56, 3), (44, 52, 3)]
+    assert all(np.array_equal(got, want) for got, want in zip(_pages(response.content), alone))
+
+
+@pytest.mark.parametrize("data, fields, status, problem", [
+    (_tiff_pages(), {"format": "png"}, 422, "scan.tif has 2 pages; format=png holds one"),
+    (_tiff_pages(65), {}, 413, "scan.tif has 65 pages; a request colorizes at most 64"),
+])
+def test_multi_page_tiffs_that_cannot_be_answered_whole_are_refused(client: TestClient, data: bytes,
+                                                                     fields: dict[str, str], status: int,
+                                                                     problem: str) -> None:
+    response = _post(client, data, name="scan.tif", **fields)
+    assert response.status_code == status and problem in response.json()["error"]
+    assert not _leftovers(client)
+
+
+def test_a_kept_multi_page_tiff_shows_its_first_page_and_downloads_them_all(client: TestClient) -> None:
+    info = _post(client, _tiff_pages(3), name="scan.tiff", route="/api/v1/uploads").json()
+    assert (info["width"], info["height"], info["pages"]) == (56, 40, 3)
+    url = f"/api/v1/uploads/{info['id']}/colorized"
+    assert decoded(client.get(url, params={"format": "jpeg"}).content).size == (56, 40)
+    everything = client.get(url, params={"format": "tiff", "chroma": 2})
+    assert everything.status_code == 200 and everything.headers["content-type"] == "image/tiff"
+    assert [p.shape for p in _pages(everything.content)] == [(40, 56, 3), (44, 52, 3), (48, 48, 3)]
 
 
 @pytest.mark.parametrize("fields, problem", [

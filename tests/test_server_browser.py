@@ -79,11 +79,33 @@ def test_colorize_page_end_to_end(site: tuple[str, Path], driver: "object", tmp_
     assert driver.find_element(By.ID, "chroma-value").text == f"{1 + 10 * 0.05:.2f}"
 
     driver.find_element(By.ID, "download").click()
-    target = driver.downloads / "harbour-color.png"
+    assert Image.open(_downloaded(driver, "harbour-color.png")).size == (130, 90)
+
+
+def _downloaded(driver: "object", name: str) -> Path:
+    target = driver.downloads / name
     deadline = time.monotonic() + 20
     while not target.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert Image.open(target).size == (130, 90)
+    return target
+
+
+def test_a_multi_page_tiff_is_shown_by_its_first_page_and_downloaded_whole(site: tuple[str, Path], driver: "object",
+                                                                          tmp_path: Path) -> None:
+    """Chromium cannot show a TIFF: the page shows the server's gray render of it as the "before" instead."""
+    scan = tmp_path / "letter.tif"
+    pages = [Image.fromarray(smooth_color_image(60 + 10 * i, 80, seed=i)) for i in range(2)]
+    pages[0].save(scan, save_all=True, append_images=pages[1:])
+    driver.get(site[0] + "/")
+    driver.find_element(By.ID, "file").send_keys(str(scan))
+    _wait_for(driver, "document.body.dataset.state === 'ready'")
+    before = "const b = document.getElementById('before'); return [b.naturalWidth, b.naturalHeight]"
+    assert driver.execute_script(before) == [80, 60]
+    assert "page 1 of 2" in driver.find_element(By.ID, "dimensions").text
+    driver.find_element(By.CSS_SELECTOR, "#format option[value='tiff']").click()
+    driver.find_element(By.ID, "download").click()
+    with Image.open(_downloaded(driver, "letter-color.tif")) as result:
+        assert result.n_frames == 2 and result.size == (80, 60)
 
 
 # A checksum of the shown result's pixels, and the RGB of one of them (both decoded by the browser).

@@ -8,6 +8,8 @@ Color hints change the prediction itself, so a new set of hints re-runs the netw
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +18,11 @@ from chromagen.defaults import HINT_MODEL
 from chromagen.errors import ChromagenError
 from chromagen.hints import Hint
 from chromagen.inference import Colorizer
-from chromagen.media.image import LoadedImage, save_image
+from chromagen.media.image import LoadedImage, save_image, save_pages
 from chromagen.server.catalogue import ModelInfo
 
-OUTPUT_FORMATS = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
-MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+OUTPUT_FORMATS = {"png": ".png", "jpeg": ".jpg", "webp": ".webp", "tiff": ".tif"}
+MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "tiff": "image/tiff"}
 LOADED_COLORIZERS = 4  # (model, size, gain) colorizers kept in memory
 
 
@@ -102,14 +104,26 @@ def output_format(requested: str | None, source: Path) -> str:
     """The requested format, else the upload's own when we can write it, else PNG."""
     if requested:
         return requested
-    by_suffix = {ext: fmt for fmt, ext in OUTPUT_FORMATS.items()} | {".jpeg": "jpeg"}
+    by_suffix = {ext: fmt for fmt, ext in OUTPUT_FORMATS.items()} | {".jpeg": "jpeg", ".tiff": "tiff"}
     return by_suffix.get(source.suffix.lower(), "png")
 
 
 def encode(rgb: np.ndarray, image: LoadedImage, fmt: str, folder: Path, quality: int = 92) -> bytes:
     """The colorized image as file bytes, written by the media layer (metadata and alpha kept as the CLI does)."""
-    path = save_image(rgb, folder / f"colorized{OUTPUT_FORMATS[fmt]}", alpha=image.alpha, overwrite=True,
-                      quality=quality, meta=image.meta)
+    return _taken(save_image(rgb, folder / f"colorized{OUTPUT_FORMATS[fmt]}", alpha=image.alpha, overwrite=True,
+                             quality=quality, meta=image.meta))
+
+
+def encode_pages(rgb: np.ndarray, image: LoadedImage, rest: Iterable[tuple[np.ndarray, np.ndarray | None]],
+                 folder: Path) -> bytes:
+    """A multi-page TIFF: the first page (``image``'s alpha and metadata) then ``rest`` ((rgb, alpha) each),
+    colorized and written one page at a time, as ``chromagen colorize`` writes a multi-page scan."""
+    return _taken(save_pages(chain([(rgb, image.alpha)], rest), folder / "colorized.tif", overwrite=True,
+                             meta=image.meta))
+
+
+def _taken(path: Path) -> bytes:
+    """A written file's bytes, the file removed."""
     try:
         return path.read_bytes()
     finally:

@@ -32,6 +32,7 @@ class Session:
     path: Path
     filename: str
     size: tuple[int, int] = (0, 0)  # (width, height)
+    pages: int = 1  # a multi-page TIFF's pages; the page shows and hints the first
     ab: dict[PredictionKey, np.ndarray] = field(default_factory=dict)
 
     def prediction(self, key: PredictionKey, predict: Callable[[], np.ndarray]) -> np.ndarray:

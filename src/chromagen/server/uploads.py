@@ -120,13 +120,15 @@ async def received(request: Request, name: str) -> AsyncIterator[Upload]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def check_pixels(path: Path, filename: str, max_pixels: int) -> None:
-    """Refuse images whose header announces more pixels than allowed, before anything is decoded.
+def check_pixels(path: Path, filename: str, max_pixels: int, page: int = 0) -> None:
+    """Refuse images whose header (of ``page``, for a multi-page TIFF) announces more pixels than allowed,
+    before anything is decoded.
 
     Only the header is read; files Pillow cannot identify pass through so that ``load_image`` names the problem.
     """
     try:
         with Image.open(path) as im:
+            im.seek(page)
             width, height = im.size
     except Image.DecompressionBombError:
         raise ApiError(413, f"{filename}: too many pixels (limit {max_pixels:,})") from None
@@ -136,11 +138,12 @@ def check_pixels(path: Path, filename: str, max_pixels: int) -> None:
         raise ApiError(413, f"{filename}: {width}x{height} is {width * height:,} pixels; the limit is {max_pixels:,}")
 
 
-def open_image(path: Path, filename: str, max_pixels: int) -> LoadedImage:
-    """Decode with the media layer; its failures become 415 and name the client's file, not our temp path."""
-    check_pixels(path, filename, max_pixels)
+def open_image(path: Path, filename: str, max_pixels: int, page: int = 0) -> LoadedImage:
+    """Decode (``page`` of a multi-page TIFF) with the media layer; its failures become 415 and name the client's
+    file, not our temp path."""
+    check_pixels(path, filename, max_pixels, page)
     try:
-        return load_image(path)
+        return load_image(path, page)
     except ChromagenError as exc:
         raise ApiError(415, str(exc).replace(str(path), filename)) from exc
 

@@ -2,26 +2,30 @@
 
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from chromagen.defaults import DEFAULT_SIZE
 from chromagen.hints import Hint, hints_from_json, parse_hint
 from chromagen.inference import MAX_CHROMA
+from chromagen.media.image import page_count
 from chromagen.server.deps import admission, require_token
-from chromagen.server.engine import MEDIA_TYPES, Engine, encode, output_format
+from chromagen.server.engine import MEDIA_TYPES, OUTPUT_FORMATS, Engine, encode, encode_pages, output_format
 from chromagen.server.errors import ApiError
 from chromagen.server.sessions import Session
 from chromagen.server.uploads import FIELD, Upload, check_content_length, form_schema, open_image, receive_upload
 
 router = APIRouter(prefix="/api/v1", tags=["images"], dependencies=[Depends(require_token)])
 
-Format = Literal["png", "jpeg", "webp"]
+Format = Literal["png", "jpeg", "webp", "tiff"]
 MIN_SIZE, MAX_SIZE = 16, 1024
 MAX_HINTS = 64
+MAX_PAGES = 64  # pages of a multi-page TIFF colorized in one request: each costs a full colorization
 MAX_SUGGESTIONS = 12
 IMAGE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {t: {} for t in MEDIA_TYPES.values()}, "description": "The colorized image."}}
@@ -33,7 +37,8 @@ class ColorizeOptions(BaseModel):
     model: str | None = Field(None, description="A name from GET /api/v1/models (default: the server's model).")
     size: int = Field(DEFAULT_SIZE, ge=MIN_SIZE, le=MAX_SIZE, description="Working resolution (longer side, px).")
     chroma: float | None = Field(None, ge=0, le=MAX_CHROMA, description="Saturation gain (default: the model's).")
-    format: Format | None = Field(None, description="Output format (default: the upload's, else png).")
+    format: Format | None = Field(None, description="Output format (default: the upload's, else png). A "
+                                  "multi-page TIFF needs tiff, which keeps every page.")
     hints: str | None = Field(None, description='User colors: a JSON list of {"x", "y", "color"[, "patch"]} '
                               "as the CLI's --hints file. Without a model, hints pick the hint-aware one.")
 
@@ -56,16 +61,42 @@ def _options(upload: Upload, settings_size: int) -> ColorizeOptions:
 
 def _image_response(data: bytes, fmt: str, filename: str) -> Response:
     stem = re.sub(r"[^\w.-]", "_", Path(filename).stem) or "image"  # the client's name, made header-safe
-    ext = "jpg" if fmt == "jpeg" else fmt
     return Response(data, media_type=MEDIA_TYPES[fmt],
-                    headers={"Content-Disposition": f'inline; filename="{stem}-color.{ext}"'})
+                    headers={"Content-Disposition": f'inline; filename="{stem}-color{OUTPUT_FORMATS[fmt]}"'})
+
+
+def _all_pages(path: Path, filename: str) -> int:
+    """The pages of a multi-page TIFF that one request colorizes: all, up to MAX_PAGES, else 413."""
+    pages = page_count(path)
+    if pages > MAX_PAGES:
+        raise ApiError(413, f"{filename} has {pages} pages; a request colorizes at most {MAX_PAGES} "
+                            "(chromagen colorize has no limit)")
+    return pages
+
+
+def _later_pages(request: Request, path: Path, filename: str, pages: int, model: str, size: int,
+                 chroma: float | None, hints: tuple[Hint, ...]) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    """Pages 2 and on of a multi-page TIFF, each colorized as the writer asks for it (one page in memory)."""
+    settings, engine = request.app.state.settings, request.app.state.engine
+    for page in range(1, pages):
+        image = open_image(path, filename, settings.max_pixels, page)
+        yield engine.colorize(image, model, size, chroma, hints), image.alpha
 
 
 def _colorize_upload(request: Request, upload: Upload, options: ColorizeOptions, fmt: str,
                      hints: tuple[Hint, ...]) -> bytes:
+    """The answer's bytes; a multi-page TIFF is answered with every page, or refused for a one-page format."""
     settings, engine = request.app.state.settings, request.app.state.engine
+    pages = _all_pages(upload.path, upload.filename)
+    if pages > 1 and fmt != "tiff":
+        raise ApiError(422, f"{upload.filename} has {pages} pages; format={fmt} holds one: ask for tiff, "
+                            "which keeps them all")
     image = open_image(upload.path, upload.filename, settings.max_pixels)
-    rgb = engine.colorize(image, engine.pick(options.model, bool(hints)), options.size, options.chroma, hints)
+    model = engine.pick(options.model, bool(hints))
+    rgb = engine.colorize(image, model, options.size, options.chroma, hints)
+    if pages > 1:
+        later = _later_pages(request, upload.path, upload.filename, pages, model, options.size, options.chroma, hints)
+        return encode_pages(rgb, image, later, upload.path.parent)
     return encode(rgb, image, fmt, upload.path.parent)
 
 
@@ -88,20 +119,23 @@ def _start_session(request: Request, upload: Upload, model: str, size: int) -> S
     session = request.app.state.sessions.add(upload)
     session.ab[(model, size, ())] = ab
     session.size = image.size
+    session.pages = page_count(session.path)
     return session
 
 
 @router.post("/uploads", openapi_extra=form_schema(FIELD),
              dependencies=[Depends(check_content_length), Depends(admission)])
 async def create_upload(request: Request, upload: Annotated[Upload, Depends(receive_upload)]) -> dict[str, Any]:
-    """Keep an image on the server (the page's flow): later renders only change model, gain or format."""
+    """Keep an image on the server (the page's flow): later renders only change model, gain or format.
+
+    A multi-page TIFF is shown and hinted by its first page; a tiff render holds every page."""
     engine = request.app.state.engine
     model = engine.default
     size = request.app.state.settings.size
     session = await request.app.state.pool.run(_start_session, request, upload, model, size)
     width, height = session.size
     return {"id": session.id, "filename": session.filename, "width": width, "height": height,
-            "model": model, "chroma": engine.model(model).chroma}
+            "pages": session.pages, "model": model, "chroma": engine.model(model).chroma}
 
 
 def _hints(texts: list[str] | None, session: Session) -> tuple[Hint, ...]:
@@ -119,6 +153,10 @@ def _render_session(request: Request, session: Session, model: str, size: int, c
     ab = session.prediction((model, size, hints), lambda: engine.predict(image, model, size, hints))
     rgb = engine.render(image, ab, model, size, chroma)
     with tempfile.TemporaryDirectory(dir=request.app.state.tmp) as folder:
+        if fmt == "tiff" and session.pages > 1:  # the hints are the first page's; the others get none
+            pages = _all_pages(session.path, session.filename)
+            later = _later_pages(request, session.path, session.filename, pages, model, size, chroma, ())
+            return encode_pages(rgb, image, later, Path(folder))
         return encode(rgb, image, fmt, Path(folder))
 
 
@@ -129,7 +167,8 @@ async def render_upload(
     model: Annotated[str | None, Query(description="Model name (default: the server's).")] = None,
     size: Annotated[int | None, Query(ge=MIN_SIZE, le=MAX_SIZE)] = None,
     chroma: Annotated[float | None, Query(ge=0, le=MAX_CHROMA, description="Saturation gain.")] = None,
-    format: Annotated[Format | None, Query()] = None,
+    format: Annotated[Format | None, Query(description="Output format (default: the upload's, else png); tiff "
+                                           "holds every page of a multi-page TIFF.")] = None,
     hint: Annotated[list[str] | None, Query(description="A user color X,Y,#RRGGBB in pixels (or percent) of "
                                             "the upload, as the CLI's --hint; repeatable. Without a model, "
                                             "hints pick the hint-aware one.")] = None,

@@ -47,15 +47,26 @@ async function upload(file) {
     const info = await (await api("/api/v1/uploads", { method: "POST", body: form })).json();
     state.upload = info;
     resetHints(info);
-    $("before").src = URL.createObjectURL(file);
+    await showBefore(file, info);
     $("chroma").value = info.chroma;
     $("model").value = info.model;
-    $("dimensions").textContent = info.width + " × " + info.height + " pixels";
+    $("dimensions").textContent = info.width + " × " + info.height + " pixels" + (info.pages > 1
+      ? "; page 1 of " + info.pages + " shown and hinted (a TIFF download holds every page)" : "");
     $("result").hidden = false;
     await render();
   } catch (error) {
     document.body.dataset.state = "error";
     say($("status"), error.message, true);
+  }
+}
+
+// The photo as uploaded, or, where the browser cannot show its format (TIFF...), the server's gray render of it.
+async function showBefore(file, info) {
+  try {
+    await showBlob($("before"), file);
+  } catch (error) {
+    const params = new URLSearchParams({ model: info.model, chroma: 0, format: "jpeg" });
+    await showBlob($("before"), await (await api("/api/v1/uploads/" + info.id + "/colorized?" + params)).blob());
   }
 }
 
@@ -98,7 +109,7 @@ async function download() {
     const blob = await (await api(renderUrl(format))).blob();
     const link = document.createElement("a");
     link.href = URL.createObjectURL(blob);
-    link.download = state.name + "-color." + (format === "jpeg" ? "jpg" : format);
+    link.download = state.name + "-color." + ({ jpeg: "jpg", tiff: "tif" }[format] || format);
     document.body.append(link);
     link.click();
     link.remove();
