@@ -43,6 +43,7 @@ class ClipSpec:
     frame_pts: list[int] | None = None  # explicit pts in ticks (variable frame rate); None = constant
     ticks: int = 10  # time base 1/fps/ticks (MPEG-1/2 need 1: their time base must be a standard frame rate)
     gray: bool = False  # black-and-white film: frames reduced to their luma
+    cover: bool = False  # a one-frame MJPEG picture track written before the film (a thumbnail, cover art)
     options: dict[str, str] = field(default_factory=lambda: {"crf": "18", "preset": "veryfast"})
 
 
@@ -81,6 +82,7 @@ def write_clip(path: Path, spec: ClipSpec | None = None) -> Path:
     spec = spec or ClipSpec()
     n = frame_count(spec)
     with av.open(str(path), "w") as out:
+        cover = out.add_stream("mjpeg", rate=1) if spec.cover else None  # every stream before the first packet
         video = out.add_stream(spec.codec, rate=spec.fps, options=spec.options)
         video.width, video.height, video.pix_fmt = spec.width, spec.height, spec.pix_fmt
         tick = Fraction(1, spec.fps * spec.ticks)
@@ -89,6 +91,8 @@ def write_clip(path: Path, spec: ClipSpec | None = None) -> Path:
             video.set_display_rotation(spec.rotation)
         audio = out.add_stream(spec.audio_codec, rate=44100, layout="mono") if spec.audio else None
         subs = out.add_mux_stream("mov_text" if path.suffix in (".mp4", ".mov") else "srt") if spec.subtitles else None
+        if cover is not None:
+            _write_cover(out, cover)
         pts = spec.frame_pts or [spec.ticks * i for i in range(n)]
         for i, rgb in enumerate(render_frames(spec)):
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
@@ -110,6 +114,19 @@ def write_clip(path: Path, spec: ClipSpec | None = None) -> Path:
             cue.stream, cue.time_base, cue.pts, cue.dts, cue.duration = subs, Fraction(1, 1000), 0, 0, 1000
             out.mux(cue)
     return path
+
+
+def _write_cover(out, cover) -> None:
+    """A 64 x 64 one-frame MJPEG track with the attached-picture flag (Matroska keeps it as a video track)."""
+    import av
+
+    cover.width, cover.height, cover.pix_fmt = 64, 64, "yuvj420p"
+    cover.disposition = av.stream.Disposition.attached_pic
+    picture = av.VideoFrame.from_ndarray(np.asarray(photo("rocket").resize((64, 64))), format="rgb24")
+    picture = picture.reformat(format="yuvj420p")
+    picture.pts = 0
+    for packet in [*cover.encode(picture), *cover.encode()]:
+        out.mux(packet)
 
 
 if __name__ == "__main__":  # python -m tests.clips OUT.mp4 [--gray]: the acceptance clip, for the docs' commands

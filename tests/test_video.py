@@ -149,6 +149,16 @@ def test_rotation_kept(tmp_path: Path, colorizer) -> None:
     assert out[2] == 90 and out == timing(src)
 
 
+def test_a_cover_picture_before_the_film_is_not_taken_for_it(tmp_path: Path, colorizer) -> None:
+    src = write_clip(tmp_path / "film.mkv", ClipSpec(**{**SMALL.__dict__, "cover": True, "audio": False}))
+    with av.open(str(src)) as c:
+        assert [(s.codec_context.name, s.codec_context.width) for s in c.streams.video] == [("mjpeg", 64),
+                                                                                            ("h264", 160)]
+    dst = run(src, tmp_path / "out" / "film.mkv", colorizer)
+    times, _, _, size = timing(dst)
+    assert len(times) == frame_count(SMALL) and size == (160, 96)
+
+
 def test_ten_bit_stays_ten_bit(tmp_path: Path, colorizer) -> None:
     src = write_clip(tmp_path / "hdr.mkv", ClipSpec(**{**SMALL.__dict__, "pix_fmt": "yuv420p10le", "audio": False}))
     dst = run(src, tmp_path / "out" / "hdr.mkv", colorizer)

@@ -106,11 +106,14 @@ def _open_input(path: Path) -> Any:
 
 
 def _video_stream(container: Any, path: Path) -> Any:
-    """The first video stream, checked for everything that would fail half-way."""
+    """The film's stream, checked for everything that would fail half-way.
+
+    FFmpeg's choice (``av_find_best_stream``), not the first video stream: a cover picture or a thumbnail
+    track written before the film would otherwise be "colorized" into a one-frame video."""
     if not container.streams.video:
         kinds = sorted({s.type for s in container.streams}) or ["no streams"]
         raise ChromagenError(f"{path}: no video stream (contains {', '.join(kinds)})")
-    stream = container.streams.video[0]
+    stream = container.streams.best("video") or container.streams.video[0]
     if stream.codec_context is None or not stream.codec_context.codec.is_decoder:
         raise ChromagenError(f"{path}: unsupported video codec (no decoder for it in this FFmpeg build)")
     if stream.codec_context.width <= 0 or stream.codec_context.height <= 0:
