@@ -8,7 +8,10 @@ In one run, each in a fresh process so one backend's imports never inflate the o
 - the in-process API (`Colorizer.colorize` on an already decoded photo), per backend: median wall time and
   the process's peak RSS;
 - the forward pass of an ECCV16-shaped network (Zhang et al. 2016: VGG-style, 313-bin head) at 256x256 on
-  torch, random weights: the yardstick. CPU times move with machine load, so ratios within one run matter.
+  torch, random weights: the yardstick. CPU times move with machine load, so ratios within one run matter;
+- that ratio once more with both called in turn in one process (API, forward, API, ...; the median of the
+  per-pair ratios), where a slow spell of a shared machine slows both alike instead of only the one
+  measured at that moment.
 
 chromagen's bytecode is compiled first, as installing the package does: with ``PYTHONDONTWRITEBYTECODE``
 set (as on the project machine) a source checkout would otherwise recompile every module on every run.
@@ -91,8 +94,34 @@ def api_child(photo: Path, backend: str, args: argparse.Namespace) -> None:
     print(json.dumps({"wall_s": wall, "peak_rss_mb": peak / 2**20}))
 
 
-def api(photo: Path, backend: str, args: argparse.Namespace) -> dict[str, float]:
-    command = [sys.executable, __file__, "--child-api", backend, "--photo", str(photo), "--model", args.model,
+def ratio_child(photo: Path, backend: str, args: argparse.Namespace) -> None:
+    """(In a fresh process) Colorizer.colorize and the yardstick's forward called in turn, so that a slow spell
+    of a shared machine hits both alike; print JSON: the median of each and of the per-pair ratios."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from chromagen.inference import Colorizer
+
+    torch.set_num_threads(args.threads)
+    colorizer = Colorizer.from_pretrained(args.model, device="cpu", backend=backend, threads=args.threads)
+    image = np.asarray(Image.open(photo))
+    model, x = eccv16(), torch.zeros(1, 1, 256, 256)
+    pairs = []
+    with torch.inference_mode():
+        for i in range(args.repeats + 1):
+            start = time.perf_counter()
+            colorizer.colorize(image)
+            middle = time.perf_counter()
+            model(x)
+            if i:  # the first pair warms up
+                pairs.append((middle - start, time.perf_counter() - middle))
+    print(json.dumps({"api_s": statistics.median(a for a, _ in pairs), "eccv16_s": statistics.median(f for _, f in pairs),
+                      "ratio": statistics.median(a / f for a, f in pairs)}))
+
+
+def api(photo: Path, backend: str, args: argparse.Namespace, child: str = "--child-api") -> dict[str, float]:
+    command = [sys.executable, __file__, child, backend, "--photo", str(photo), "--model", args.model,
                "--repeats", str(args.repeats), "--threads", str(args.threads)]
     return json.loads(run_child(command)[2])
 
@@ -136,10 +165,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     parser.add_argument("--child-api", choices=BACKENDS, help=argparse.SUPPRESS)
+    parser.add_argument("--child-ratio", choices=BACKENDS, help=argparse.SUPPRESS)
     parser.add_argument("--photo", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_api:
         api_child(args.photo, args.child_api, args)
+        return
+    if args.child_ratio:
+        ratio_child(args.photo, args.child_ratio, args)
         return
 
     import chromagen
@@ -152,7 +185,8 @@ def main() -> None:
                   "photo": "1024x768 gray JPEG", "repeats": args.repeats,
                   "cli": {b: cli(photo, b, args) for b in BACKENDS},
                   "api": {b: api(photo, b, args) for b in BACKENDS},
-                  "eccv16_256": yardstick(args)}
+                  "eccv16_256": yardstick(args),
+                  "interleaved": {b: api(photo, b, args, "--child-ratio") for b in BACKENDS}}
     fwd = result["eccv16_256"]["wall_s"]
     print(f"{result['date']}, {args.threads} threads, {result['cpus']} CPUs, load average "
           f"{result['load_average']:.1f}, model {args.model}, median of {args.repeats}")
@@ -169,6 +203,10 @@ def main() -> None:
           f"({result['eccv16_256']['parameters_m']:.1f}M parameters)")
     for b in BACKENDS:
         print(f"in-process API / ECCV16 forward, {b}: {result['api'][b]['wall_s'] / fwd:.3f}x")
+    for b in BACKENDS:
+        both = result["interleaved"][b]
+        print(f"the same, called in turn in one process, {b}: {both['ratio']:.3f}x (median of the pairs; "
+              f"API {both['api_s']:.3f} s, forward {both['eccv16_s']:.3f} s)")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
 

@@ -146,6 +146,23 @@ def test_existing_outputs_are_skipped_unless_overwrite(tmp_path: Path, random_mo
     assert result.exit_code == 0 and "1 colorized" in result.output
 
 
+def test_an_input_written_in_another_format_keeps_its_extension_where_names_meet(tmp_path: Path,
+                                                                                  random_model_file: Path) -> None:
+    """scan.pgm comes before scan.png, b.png before b.tga: the converted one is renamed either way, and again
+    the same on the next run (which then skips all four)."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("scan.pgm", "scan.png", "b.png", "b.tga"):
+        Image.fromarray(smooth_color_image()[..., 0]).save(folder / name)
+    out = tmp_path / "out"
+    model = ["--model", str(random_model_file)]
+    result = _run("colorize", str(folder), "-o", str(out), *model)
+    assert result.exit_code == 0 and "4 colorized" in result.output, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["b-tga.png", "b.png", "scan-pgm.png", "scan.png"]
+    result = _run("colorize", str(folder), "-o", str(out), *model)
+    assert result.exit_code == 0 and "0 colorized, 4 skipped" in result.output, result.output
+
+
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert _run("colorize", str(tmp_path), "--model", "no-such-model").exit_code == 2
     assert runner.invoke(app, ["colorize", "--no-such-option"]).exit_code == 2

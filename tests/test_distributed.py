@@ -47,3 +47,21 @@ def test_archive_survives_a_killed_worker_reports_failures_and_resumes(tmp_path:
             assert colorized.shape == (48, 64, 3)
         rerun = colorize_archive(client, root, out)
     assert (len(rerun.done), len(rerun.skipped), set(rerun.failed)) == (0, PHOTOS, bad)
+
+
+def test_the_plan_names_outputs_as_the_cli_does_and_refuses_two_inputs_for_one_output(tmp_path: Path) -> None:
+    from chromagen.distributed import plan
+    from chromagen.errors import ChromagenError
+
+    root, out = tmp_path / "archive", tmp_path / "out"
+    (root / "sub").mkdir(parents=True)
+    names = ["scan.pgm", "scan.png", "sub/b.png", "sub/b.tga"]
+    for name in names:
+        Image.fromarray(smooth_color_image()).save(root / name)
+    pairs = plan(sorted(root / name for name in names), root, out)
+    assert [Path(t).relative_to(out).as_posix() for _, t in pairs] == ["scan-pgm.png", "scan.png", "sub/b.png",
+                                                                       "sub/b-tga.png"]
+    for name in ("c-tga.png", "c.png", "c.tga"):  # c.tga's own renamed output is taken by c-tga.png
+        Image.fromarray(smooth_color_image()).save(root / name)
+    with pytest.raises(ChromagenError, match="c.tga: another input already writes .*c-tga.png"):
+        plan(sorted(root.rglob("*.*")), root, out)

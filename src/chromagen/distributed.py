@@ -16,7 +16,7 @@ with its one-line reason, and the rest of the archive goes on.
 Needs ``pip install 'chromagen[dask]'``; the workers need chromagen installed (the base install will do).
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -71,14 +71,23 @@ def colorize_file(source: str, target: str, model: str = DEFAULT_MODEL, size: in
     return DONE, source, ""
 
 
-def plan(sources: Iterable[Path], root: Path, output: Path) -> list[tuple[str, str]]:
-    """(source, target) pairs: the tree under ``root`` mirrored under ``output``, same file names."""
+def plan(sources: Sequence[Path], root: Path, output: Path) -> list[tuple[str, str]]:
+    """(source, target) pairs: the tree under ``root`` mirrored under ``output``, same file names (as the CLI
+    names them, ``output_name``). Two sources with one target are refused before any work: on the cluster
+    the second would silently be the first's task."""
     from chromagen.media.image import output_path_for
+    from chromagen.media.walker import output_name
 
-    pairs = []
+    resolved = {source.resolve() for source in sources}
+    pairs: list[tuple[str, str]] = []
+    taken: set[Path] = set()
     for source in sources:
         rel = source.relative_to(root)
-        target = output_path_for(output / rel, output / rel.parent, has_alpha=False)
+        target = output_name(source, output_path_for(output / rel, output / rel.parent, has_alpha=False), resolved,
+                             taken)
+        if target in taken:
+            raise ChromagenError(f"{source}: another input already writes {target}; rename one of them")
+        taken.add(target)
         pairs.append((str(source), str(target)))
     return pairs
 

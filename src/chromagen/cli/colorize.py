@@ -23,7 +23,7 @@ from chromagen.cli.sequences import (CodecOption, CrfOption, DitherOption, Forma
 from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE
 from chromagen.errors import ChromagenError, UsageError
 from chromagen.media.video import DEFAULT_CODEC, DEFAULT_CRF
-from chromagen.media.walker import IMAGE, KINDS, VIDEO, Item, walk
+from chromagen.media.walker import IMAGE, KINDS, VIDEO, Item, output_name, walk
 from chromagen.temporal import DEFAULT_STRENGTH
 
 if TYPE_CHECKING:
@@ -113,7 +113,11 @@ class Run:
     hints: list["Hint"] = field(default_factory=list)  # user colors, applied to every image
 
     def target(self, item: Item, candidate: Path) -> Path | None:
-        """Reserve ``candidate`` for ``item``; None when it exists and may not be replaced (skip)."""
+        """Reserve ``candidate`` for ``item``; None when it exists and may not be replaced (skip).
+
+        An input written in another format whose output name is another input's own keeps its extension in
+        its name (``output_name``: film.avi beside film.mkv is written as film-avi.mkv)."""
+        candidate = output_name(item.path, candidate, self.sources, self.claimed)
         if candidate.resolve() in self.sources:
             raise ChromagenError(f"{item.path}: its output {candidate} would replace a source file; "
                                  f"choose another --output folder")
@@ -165,7 +169,7 @@ def colorize_moving(run: Run, item: Item) -> "bool | Future[None]":
     target = run.target(item, output_for(kind, run.output / item.rel, run.sequence))
     if target is None:
         return False
-    colorize_sequence(run.colorizer, kind, item.path, run.output / item.rel, run.sequence, run.progress)
+    colorize_sequence(run.colorizer, kind, item.path, target, run.sequence, run.progress)
     return True
 
 

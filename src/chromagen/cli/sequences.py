@@ -86,20 +86,19 @@ def frames_task(progress: "Progress", name: str) -> "ProgressFn":
 
 def colorize_sequence(colorizer: "Colorizer", kind: str, src: Path, target: Path, options: SequenceOptions,
                       progress: "Progress") -> Path:
-    """Colorize one video or animation to ``target`` (extension decided here); returns the written path."""
-    from chromagen.media import animation, video
+    """Colorize one video or animation to ``target`` (``output_for``'s, or a name made from it); returns it."""
     from chromagen.sequence import VideoOptions, colorize_animation, colorize_video
 
     report = frames_task(progress, src.name)
     if kind == VIDEO:
         try:
-            return colorize_video(src, video.output_path_for(target), colorizer, progress=report,
+            return colorize_video(src, target, colorizer, progress=report,
                                   options=VideoOptions(codec=options.codec, crf=options.crf,
                                                        stabilize=options.stabilize))
         except (KeyboardInterrupt, SystemExit):
             say_interrupted(src)
             raise
-    return colorize_animation(src, animation.output_path_for(target, options.format), colorizer,
+    return colorize_animation(src, target, colorizer,
                               palette=options.palette, dither=options.dither, stabilize=options.stabilize,
                               progress=report)
 

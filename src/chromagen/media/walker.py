@@ -8,7 +8,7 @@ a media module adds its kind with its extension set in ``KINDS`` and the command
 
 import os
 import stat
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,20 @@ def kind_of(path: Path, kinds: Mapping[str, frozenset[str]] | None = None) -> st
     """The kind an extension means, or None when no kind claims it."""
     suffix = path.suffix.lower()
     return next((kind for kind, exts in (kinds or KINDS).items() if suffix in exts), None)
+
+
+def output_name(source: Path, candidate: Path, sources: Collection[Path], taken: Collection[Path]) -> Path:
+    """``candidate``, the output of ``source``; but for an input written in another format (film.avi as .mkv,
+    scan.pgm as .png) whose output name is a sibling input's own (film.mkv, scan.png) or already ``taken``, a
+    name that keeps its extension: film-avi.mkv, scan-pgm.png. ``sources``: every input, resolved.
+
+    The sibling test makes the name the same whichever of the two comes first, so a rerun finds its outputs.
+    """
+    if candidate.suffix.lower() == source.suffix.lower():
+        return candidate
+    if candidate in taken or source.with_name(candidate.name).resolve() in sources:
+        return candidate.with_name(f"{source.stem}-{source.suffix[1:].lower()}{candidate.suffix}")
+    return candidate
 
 
 @dataclass(frozen=True)
