@@ -163,6 +163,23 @@ def test_an_input_written_in_another_format_keeps_its_extension_where_names_meet
     assert result.exit_code == 0 and "0 colorized, 4 skipped" in result.output, result.output
 
 
+def test_a_full_disk_is_one_line_naming_the_output(tmp_path: Path, random_model_file: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from chromagen.media import image as media
+
+    def disk_full(*args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(media, "_encode", disk_full)
+    src = tmp_path / "a.png"
+    Image.fromarray(smooth_color_image()).save(src)
+    result = _run("colorize", str(src), "-o", str(tmp_path / "out"), "--model", str(random_model_file))
+    assert result.exit_code == 1
+    assert _errors(result.output) == [f"error: {tmp_path / 'out' / 'a.png'}: cannot write (No space left on device)"]
+
+
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert _run("colorize", str(tmp_path), "--model", "no-such-model").exit_code == 2
     assert runner.invoke(app, ["colorize", "--no-such-option"]).exit_code == 2

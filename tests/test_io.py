@@ -353,3 +353,32 @@ def test_output_path_switches_to_png_for_alpha(tmp_path: Path) -> None:
     assert output_path_for(Path("a.jpg"), tmp_path, has_alpha=True).suffix == ".png"
     assert output_path_for(Path("a.jpg"), tmp_path, has_alpha=False).suffix == ".jpg"
     assert output_path_for(Path("a.gif"), tmp_path, has_alpha=False).suffix == ".png"
+
+
+@pytest.mark.parametrize("code, full", [("ENOSPC", True), ("EROFS", False), ("EACCES", False)])
+def test_a_disk_that_refuses_the_file_is_a_write_error_naming_the_output(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch,
+                                                                         code: str, full: bool) -> None:
+    import errno
+
+    from chromagen.errors import WriteError
+
+    def refused(target: str, *args: object) -> None:
+        Path(target).write_bytes(b"half an image")
+        raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)))
+
+    monkeypatch.setattr(media, "_encode", refused)
+    with pytest.raises(WriteError, match=rf"out.png: cannot write \({os.strerror(getattr(errno, code))}\)") as caught:
+        save_image(smooth_color_image(), tmp_path / "out.png")
+    assert caught.value.full is full and list(tmp_path.iterdir()) == []  # the half-written file is gone
+
+
+def test_other_os_errors_while_writing_are_not_disguised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    def broken(*args: object) -> None:
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    monkeypatch.setattr(media, "_encode", broken)
+    with pytest.raises(OSError, match="Invalid argument"):
+        save_image(smooth_color_image(), tmp_path / "out.png")

@@ -197,6 +197,26 @@ def test_request_shape_errors(client: TestClient) -> None:
     assert zero.status_code == 422 and "zero.jpg" in zero.json()["error"]
 
 
+@pytest.mark.parametrize("code, status", [("ENOSPC", 507), ("EACCES", 500)])
+def test_the_server_s_own_disk_refusing_a_file_is_not_the_client_s_fault(client: TestClient,
+                                                                        monkeypatch: pytest.MonkeyPatch,
+                                                                        code: str, status: int) -> None:
+    import errno
+    import os
+
+    from chromagen.media import image as media
+
+    def refused(*args: object) -> None:
+        raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)))
+
+    monkeypatch.setattr(media, "_encode", refused)
+    response = _post(client)
+    assert response.status_code == status
+    assert response.json() == {"error": f"the server could not store a file ({os.strerror(getattr(errno, code))}); "
+                                        "try again later"}
+    assert not _leftovers(client)
+
+
 def test_upload_over_the_limit_is_413_declared_or_streamed(client: TestClient) -> None:
     big = b"\0" * (2 * 1024 * 1024)  # the fixture's limit is 1 MB
     declared = _post(client, big)

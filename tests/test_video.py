@@ -191,6 +191,43 @@ def test_interrupted_job_resumes_where_it_stopped(tmp_path: Path, colorizer) -> 
     assert [p.name for p in dst.parent.iterdir()] == ["clip.mp4"]
 
 
+def test_a_full_disk_keeps_the_finished_segments_and_the_rerun_resumes(tmp_path: Path, colorizer,
+                                                                        monkeypatch) -> None:
+    import errno
+
+    import chromagen.sequence as sequence
+    from chromagen.errors import WriteError
+
+    src = write_clip(tmp_path / "clip.mp4", SMALL)
+    dst = tmp_path / "out" / "clip.mp4"
+    options = sequence.VideoOptions(batch=4, segment_frames=4)
+    real = sequence.vio.assemble
+
+    def disk_full(*args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+
+    monkeypatch.setattr(sequence.vio, "assemble", disk_full)
+    with pytest.raises(WriteError, match="clip.mp4: cannot write .No space left on device.; finished segments kept"):
+        sequence.colorize_video(src, dst, colorizer, options=options)
+    parts = dst.parent / ".clip.mp4.parts"
+    assert sorted(p.name for p in parts.glob("seg-*.part")) == ["seg-00000.part", "seg-00001.part", "seg-00002.part"]
+    monkeypatch.setattr(sequence.vio, "assemble", real)
+    resumed: list[int] = []
+    sequence.colorize_video(src, dst, colorizer, options=options, progress=lambda done, total: resumed.append(done))
+    assert resumed == [] and timing(dst) == timing(src)  # nothing colorized again: every segment was kept
+    assert [p.name for p in dst.parent.iterdir()] == ["clip.mp4"]
+
+
+def test_a_checkpoint_marker_cut_short_starts_the_job_over(tmp_path: Path, colorizer) -> None:
+    src = write_clip(tmp_path / "clip.mp4", SMALL)
+    dst = tmp_path / "out" / "clip.mp4"
+    parts = dst.parent / ".clip.mp4.parts"
+    parts.mkdir(parents=True)
+    (parts / "job.json").write_text('{"key": "ab')  # the disk filled up while it was written
+    (parts / "seg-00000.part").write_bytes(b"stale")
+    assert timing(run(src, dst, colorizer)) == timing(src)
+
+
 def test_interruption_while_the_encoder_thread_works_keeps_finished_segments(tmp_path: Path, colorizer,
                                                                             monkeypatch) -> None:
     """Prediction (this thread) runs one batch ahead of encoding (a second thread); stopping the first mid-batch

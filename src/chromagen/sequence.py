@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from chromagen.errors import ChromagenError
+from chromagen.errors import ChromagenError, WriteError, writing
 from chromagen.media import animation as anio
 from chromagen.media import video as vio
 from chromagen.temporal import DEFAULT_STRENGTH, Stabilizer, StabilizerState, to_gray
@@ -85,6 +85,15 @@ def _job_key(src: Path, colorizer: ColorizerLike, options: VideoOptions) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
+def _marked_key(marker: Path) -> str | None:
+    """The job key a checkpoint folder was made for; None when its marker is missing or unreadable."""
+    try:
+        key = json.loads(marker.read_text()).get("key")
+    except (OSError, ValueError, AttributeError):  # a disk that filled up while writing it, say
+        return None
+    return key if isinstance(key, str) else None
+
+
 class Checkpoints:
     """Finished segments of one job in a folder beside the output: ``seg-NNNNN.part`` + its ``.npz`` state.
 
@@ -94,8 +103,8 @@ class Checkpoints:
     def __init__(self, dst: Path, key: str) -> None:
         self.folder = dst.with_name(f".{dst.name}.parts")
         marker = self.folder / "job.json"
-        if self.folder.is_dir() and (not marker.is_file() or json.loads(marker.read_text()).get("key") != key):
-            shutil.rmtree(self.folder)  # another source or other options: start over
+        if self.folder.is_dir() and _marked_key(marker) != key:
+            shutil.rmtree(self.folder)  # another source or other options (or a marker cut short): start over
         self.folder.mkdir(parents=True, exist_ok=True)
         marker.write_text(json.dumps({"key": key}))
 
@@ -115,8 +124,12 @@ class Checkpoints:
         """Record a segment as finished (its state file is written atomically after the segment itself)."""
         path = self.segment(index).with_suffix(".npz")
         tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, **state)
-        os.replace(tmp, path)
+        try:
+            np.savez(tmp, **state)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -143,20 +156,25 @@ def colorize_video(src: Path, dst: Path, colorizer: ColorizerLike, *, options: V
 
     Keeps size, frame count, timestamps, duration and rotation; copies audio and subtitle packets as they are.
     Any ChromagenError leaves neither ``dst`` nor checkpoints; an interruption (Ctrl-C, or SIGTERM once the
-    CLI turns it into an exception) keeps the finished segments for the next run.
+    CLI turns it into an exception) and a full or read-only disk (``WriteError``) keep the finished
+    segments for the next run.
     """
     src, dst = Path(src), Path(dst)
     info = vio.probe_video(src)
     vio.encoder_pix_fmt(options.codec, info)  # refuse odd sizes and unknown codecs before any work
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    checkpoints = Checkpoints(dst, _job_key(src, colorizer, options))
+    with writing(dst):
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        checkpoints = Checkpoints(dst, _job_key(src, colorizer, options))
     try:
-        _colorize_segments(src, info, colorizer, options, checkpoints, progress)
-        done = checkpoints.done()
-        if not done:
-            raise ChromagenError(f"{src}: the video stream has no frames")
-        durations = {int(p): int(d) for _, state in done for p, d in zip(state["pts"], state["durations"])}
-        vio.assemble(src, [seg for seg, _ in done], durations, dst, info)
+        with writing(dst, "finished segments kept: make room and run the same command again to resume"):
+            _colorize_segments(src, info, colorizer, options, checkpoints, progress)
+            done = checkpoints.done()
+            if not done:
+                raise ChromagenError(f"{src}: the video stream has no frames")
+            durations = {int(p): int(d) for _, state in done for p, d in zip(state["pts"], state["durations"])}
+            vio.assemble(src, [seg for seg, _ in done], durations, dst, info)
+    except WriteError:
+        raise
     except ChromagenError:
         checkpoints.remove()
         raise

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
-from chromagen.errors import ChromagenError
+from chromagen.errors import ChromagenError, writing
 
 # Extensions we read (case-insensitive); the walker picks only these for the "image" kind. Besides the
 # common ones, formats of photo archives: JPEG 2000 (.jp2: the Library of Congress' master scans), Netpbm and
@@ -504,17 +504,18 @@ def _write_atomically(path: Path, overwrite: bool, write: Callable[[str], None])
     leaves a partial image behind (and an existing file is replaced only with ``overwrite``)."""
     if path.exists() and not overwrite:
         raise ChromagenError(f"{path}: already exists (use --overwrite to replace it)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A short fixed prefix: the temporary name must fit 255 bytes even when the final name takes 250.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".chromagen-", suffix=".part")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual file mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A short fixed prefix: the temporary name must fit 255 bytes even when the final name takes 250.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".chromagen-", suffix=".part")
+        os.close(fd)
+        try:
+            write(tmp)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual file mode
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return path
 
 

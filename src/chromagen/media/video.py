@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from chromagen.errors import ChromagenError
+from chromagen.errors import ChromagenError, writing
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".vob", ".ts",
                               ".m2ts", ".mts", ".flv", ".3gp", ".wmv", ".asf", ".ogv"})
@@ -272,16 +272,17 @@ def encoder_pix_fmt(codec: str, info: VideoInfo) -> str:
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """A temporary path beside ``target``, renamed onto it (with the usual permissions) if the block completes."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with writing(target):
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
+        os.close(fd)
+        try:
+            yield Path(tmp)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files
+            os.replace(tmp, target)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
 
 
 class SegmentWriter:

@@ -1,11 +1,12 @@
-"""HTTP failures as JSON ``{"error": message}``: bad input is a 4xx that says why, never a 500."""
+"""HTTP failures as JSON ``{"error": message}``: bad input is a 4xx that says why, never a 500; the server's
+own disk refusing a file is a 507 (full) or 500."""
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from chromagen.errors import ChromagenError
+from chromagen.errors import ChromagenError, WriteError
 
 
 class ApiError(HTTPException):
@@ -25,8 +26,16 @@ def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
     return JSONResponse({"error": "; ".join(parts) or "invalid request"}, status_code=422)
 
 
+def stored_elsewhere(exc: WriteError) -> str:
+    """What a client is told when the server's own disk refuses a file (its paths stay private)."""
+    return f"the server could not store a file ({exc.cause.strerror or exc.cause}); try again later"
+
+
 def _chromagen_error(_: Request, exc: ChromagenError) -> JSONResponse:
-    """A ChromagenError escaping a route is a bad request the pipeline recognized (bad option, bad file)."""
+    """A ChromagenError escaping a route is a bad request the pipeline recognized (bad option, bad file);
+    a WriteError is the server's own disk failing it: 507 when full, else 500."""
+    if isinstance(exc, WriteError):
+        return JSONResponse({"error": stored_elsewhere(exc)}, status_code=507 if exc.full else 500)
     return JSONResponse({"error": str(exc)}, status_code=422)
 
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from chromagen.errors import ChromagenError
+from chromagen.errors import ChromagenError, WriteError
+from chromagen.server.errors import stored_elsewhere
 
 Progress = Callable[[float], None]
 Runner = Callable[[Path, Path, Progress], None]
@@ -101,6 +102,8 @@ def execute(job: Job, kind: JobKind) -> None:
     try:
         kind.run(job.src, output, progress)
         job.output, job.progress, job.status = output, 1.0, "done"
+    except WriteError as exc:
+        job.error, job.status = stored_elsewhere(exc), "failed"
     except ChromagenError as exc:
         job.error, job.status = str(exc).replace(str(job.src), job.filename), "failed"
     except Exception as exc:  # a bug in one job must not take the worker down

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from chromagen.errors import ChromagenError
+from chromagen.errors import ChromagenError, writing
 from chromagen.media.image import LoadedImage, load_image
 from chromagen.server.errors import ApiError
 
@@ -96,7 +96,7 @@ async def _parse(request: Request, limit: int, name: str) -> tuple[UploadFile, d
 
 
 def _copy(file: UploadFile, path: Path) -> None:
-    with path.open("wb") as out:
+    with writing(path), path.open("wb") as out:
         shutil.copyfileobj(file.file, out)
 
 
