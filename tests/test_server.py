@@ -488,9 +488,20 @@ def test_serve_command_builds_the_app_or_fails_with_one_line(tmp_path: Path, ran
     unusable = runner.invoke(cli, ["serve", "--model", str(random_model_file), "--study-db", str(tmp_path / "db")])
     assert unusable.exit_code == 2 and "cannot open the study database" in unusable.output
     started = {}
-    monkeypatch.setattr(uvicorn, "run", lambda application, **kwargs: started.update(kwargs, app=application))
-    result = runner.invoke(cli, ["serve", "--model", str(random_model_file), "--port", "8123", "--token", "t",
+    monkeypatch.setattr(uvicorn.Server, "run", lambda server, sockets: started.update(
+        app=server.config.app, address=sockets[0].getsockname()) or sockets[0].close())
+    result = runner.invoke(cli, ["serve", "--model", str(random_model_file), "--port", "0", "--token", "t",
                                  "--study-db", str(tmp_path / "s.sqlite")])
     assert result.exit_code == 0, result.output
-    assert (started["host"], started["port"]) == ("127.0.0.1", 8123)
+    host, port = started["address"]
+    assert host == "127.0.0.1" and port > 0 and f"serving on http://127.0.0.1:{port}/" in result.output
     assert started["app"].state.settings.token == "t"
+    with socket.create_server(("127.0.0.1", 0)) as taken:  # another program holds the port
+        busy = taken.getsockname()[1]
+        result = runner.invoke(cli, ["serve", "--model", str(random_model_file), "--port", str(busy),
+                                     "--study-db", str(tmp_path / "s.sqlite")])
+    assert result.exit_code == 2 and "serving on" not in result.output
+    assert f"error: cannot listen on 127.0.0.1:{busy} (Address already in use)" in result.output
+    result = runner.invoke(cli, ["serve", "--model", str(random_model_file), "--host", "no-such-host.invalid",
+                                 "--study-db", str(tmp_path / "s.sqlite")])
+    assert result.exit_code == 2 and "error: --host no-such-host.invalid: not an address" in result.output

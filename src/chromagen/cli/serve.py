@@ -1,5 +1,6 @@
 """``chromagen serve``: the web page and REST API on one port (needs the ``[server]`` extra)."""
 
+import socket
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -50,8 +51,27 @@ def serve(
                             max_pixels=max_pixels, token=token, workers=workers, queue=queue,
                             study_dir=study_dir, study_db=study_db)
         application = create_app(settings)
+        sock = _listening(host, port)
     except ChromagenError as exc:
         _fail(debug, str(exc))
         raise typer.Exit(USAGE_ERROR) from None
-    line(f"chromagen serving on http://{host}:{port}/ (API docs: /docs); Ctrl+C stops", stderr=True)
-    uvicorn.run(application, host=host, port=port, log_level="info" if debug else "warning")
+    line(f"chromagen serving on http://{host}:{sock.getsockname()[1]}/ (API docs: /docs); Ctrl+C stops", stderr=True)
+    uvicorn.Server(uvicorn.Config(application, log_level="info" if debug else "warning")).run(sockets=[sock])
+
+
+def _listening(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything says it is serving: a port in use or an address this machine
+    does not have is one line (uvicorn printed its own error after our "serving on" line)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ChromagenError(f"--host {host}: not an address of this machine ({exc.strerror or exc})") from None
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a restart need not wait
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ChromagenError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port "
+                             "or --host") from None
+    return sock
