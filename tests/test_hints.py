@@ -167,6 +167,17 @@ def test_cli_hints_change_the_result(photo: Path, tmp_path: Path, hint_model_fil
     np.testing.assert_array_equal(hinted, from_file)
 
 
+def test_cli_says_that_an_animation_is_colorized_without_the_hints(photo: Path, tmp_path: Path,
+                                                                   hint_model_file: Path) -> None:
+    frames = [Image.fromarray(smooth_color_image(48, 64, seed=i)) for i in range(3)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=80)
+    result = runner.invoke(app, ["colorize", str(tmp_path / "anim.gif"), str(photo), "-o", str(tmp_path / "out"),
+                                 "--size", "32", "--model", str(hint_model_file), "--hint", "10,10,red"])
+    assert result.exit_code == 0 and "2 colorized" in result.output, result.output
+    notes = [line for line in result.output.splitlines() if line.startswith("note:")]
+    assert notes == [f"note: {tmp_path / 'anim.gif'}: color hints are for still photos; colorized without them"]
+
+
 @pytest.mark.parametrize(("hint", "message"), [("100,10,#ff0000", "outside the 64x48 image"),
                                                ("10,10,#ff00", "bad hint color")])
 def test_cli_bad_hints_are_usage_errors(photo: Path, tmp_path: Path, hint_model_file: Path, hint: str,

@@ -169,6 +169,8 @@ def colorize_moving(run: Run, item: Item) -> "bool | Future[None]":
     target = run.target(item, output_for(kind, run.output / item.rel, run.sequence))
     if target is None:
         return False
+    if run.hints:  # a point of a moving picture: its object moves on, the point stays
+        say("note:", "yellow", f"{item.path}: color hints are for still photos; colorized without them")
     colorize_sequence(run.colorizer, kind, item.path, target, run.sequence, run.progress)
     return True
 
