@@ -139,6 +139,18 @@ def test_cli_export_then_colorize_on_both_backends(tmp_path: Path, random_model_
     assert result.exit_code == 2 and "unknown format" in result.output
 
 
+@pytest.mark.parametrize("target, message", [("model.txt", "ending in .onnx"), ("a-file/model.onnx", "is a file"),
+                                             ("folder.onnx", "ending in .onnx")])
+def test_cli_export_refuses_an_unusable_output_before_exporting(tmp_path: Path, random_model_file: Path,
+                                                                 target: str, message: str) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    (tmp_path / "folder.onnx").mkdir()
+    before = sorted(tmp_path.rglob("*"))
+    result = CliRunner().invoke(app, ["export", "--model", str(random_model_file), "-o", str(tmp_path / target)])
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+    assert sorted(tmp_path.rglob("*")) == before
+
+
 def _without_torch(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run the CLI in a child where ``import torch`` fails, as on the base install."""
     blocker = cwd / "blocker"

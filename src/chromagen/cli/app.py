@@ -8,8 +8,10 @@ Everything a user typed (paths above all) is printed literally: never through ri
 import functools
 import signal
 import sys
+import tempfile
 import threading
 import traceback
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
@@ -182,3 +184,15 @@ def positive(name: str, value: int | None) -> int | None:
 ChromaOption = Annotated[Optional[float], typer.Option(
     help="Saturation gain on the predicted colors (1 = as predicted; default: the model's calibrated gain).",
     metavar="GAIN")]
+
+
+def check_output(output: Path) -> None:
+    """The output folder must be a folder we can create and write in: said once, before any work."""
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"{output}: the output location is a file, not a folder")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=output, prefix=".chromagen-probe-"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot write to the output folder ({exc.strerror or exc})") from None

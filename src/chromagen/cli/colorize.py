@@ -5,7 +5,6 @@ output folder); each item is handed to the function for its kind (``HANDLERS``),
 wrong is one ``error:`` line while the rest of the batch goes on. No source file is ever replaced.
 """
 
-import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chromagen.cli.app import BAD_FILE, ChromaOption, _fail, _progress, app, exit_for, line, say
+from chromagen.cli.app import BAD_FILE, ChromaOption, _fail, _progress, app, check_output, exit_for, line, say
 from chromagen.cli.extras import BackendOption, ThreadsOption
 from chromagen.cli.hint_options import HintOption, HintsFileOption, resolve_hints
 from chromagen.cli.sequences import (CodecOption, CrfOption, DitherOption, FormatOption, PaletteOption,
@@ -178,18 +177,6 @@ def colorize_moving(run: Run, item: Item) -> "bool | Future[None]":
 # item kind -> the function that colorizes one item of it (media modules add their kinds here)
 # (True: done, False: skipped, a future: done once it completes)
 HANDLERS: dict[str, Callable[[Run, Item], "bool | Future[None]"]] = {IMAGE: colorize_moving, VIDEO: colorize_moving}
-
-
-def check_output(output: Path) -> None:
-    """The output folder must be a folder we can create and write in: said once, before any work."""
-    if output.exists() and not output.is_dir():
-        raise UsageError(f"{output}: the output location is a file, not a folder")
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=output, prefix=".chromagen-probe-"):
-            pass
-    except OSError as exc:
-        raise UsageError(f"{output}: cannot write to the output folder ({exc.strerror or exc})") from None
 
 
 @dataclass

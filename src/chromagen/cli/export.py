@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from chromagen.cli.app import USAGE_ERROR, _fail, app, line
+from chromagen.cli.app import USAGE_ERROR, _fail, app, check_output, line
 from chromagen.cli.extras import need_torch
 from chromagen.defaults import DEFAULT_MODEL
 from chromagen.errors import ChromagenError
@@ -29,6 +29,10 @@ def export(
     try:
         if format != "onnx":
             raise ChromagenError(f"unknown format {format!r}; chromagen exports onnx")
+        if output.suffix.lower() != ".onnx" or output.is_dir():
+            raise ChromagenError(f"{output}: name the file to write, ending in .onnx (colorize picks the "
+                                 "runtime by the extension)")
+        check_output(output.parent)  # before the export's seconds, not after
         path = export_weights(model_file(model, TORCH_SUFFIXES), output, half=half)
     except ChromagenError as exc:
         _fail(debug, str(exc))
