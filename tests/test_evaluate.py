@@ -86,6 +86,18 @@ def test_unknown_data_folder_is_a_usage_error(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "not a folder" in result.output
 
 
+@pytest.mark.parametrize("option", ["--json", "--grid", "--curves", "--report"])
+def test_an_unwritable_result_file_is_refused_before_scoring(bench: Path, tmp_path: Path, random_model_file: Path,
+                                                             monkeypatch: pytest.MonkeyPatch, option: str) -> None:
+    import chromagen.evaluation.runner as runner_module
+
+    monkeypatch.setattr(runner_module, "evaluate", lambda *a, **k: pytest.fail("scored before checking the output"))
+    (tmp_path / "a-file").write_text("not a folder")
+    result = CliRunner().invoke(app, ["evaluate", "--model", str(random_model_file), "--data", str(bench),
+                                      option, str(tmp_path / "a-file" / "result.out")])
+    assert result.exit_code == 2 and "a-file: the output location is a file" in result.output
+
+
 def test_compare_trains_recipes_and_reports_together(tmp_path: Path, image_dir: Path, bench: Path) -> None:
     from tests.test_training import _tiny_recipe
 

@@ -5,7 +5,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from chromagen.cli.app import USAGE_ERROR, ChromaOption, _fail, _progress, app, line, out, positive
+from chromagen.cli.app import USAGE_ERROR, ChromaOption, _fail, _progress, app, check_output, line, out, positive
 from chromagen.cli.extras import need_torch
 from chromagen.cli.sequences import StabilizeOption
 from chromagen.temporal import DEFAULT_STRENGTH
@@ -50,6 +50,13 @@ def evaluate(
     need_torch("evaluate")
     from chromagen.media.video import is_video_file
 
+    try:
+        for target in (json_out, grid, curves, report):
+            if target is not None:
+                check_output(target.parent)  # said now, not after minutes of scoring
+    except ChromagenError as exc:
+        _fail(debug, str(exc))
+        raise typer.Exit(USAGE_ERROR) from None
     if data.is_file() and is_video_file(data):
         from chromagen.cli.sequences import evaluate_video_file
 

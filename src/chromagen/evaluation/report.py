@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 from torch import Tensor
 
+from chromagen.errors import writing
 from chromagen.media.image import save_image, to_uint8
 
 COLUMNS = ("n", "skipped", "psnr", "ssim", "lpips", "fid", "kid", "colorfulness", "colorfulness_gt", "mse_ab", "auc",
@@ -94,8 +95,9 @@ def save_curves(result: dict[str, Any], path: Path) -> Path:
         ax.legend(fontsize=8, loc="lower right")
     axes[0].set_ylabel("fraction of pixels within threshold")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
 
@@ -132,13 +134,15 @@ def write_report(result: dict[str, Any], path: Path, grid: Path | None, curves: 
                          ("Accuracy versus ab threshold", curves), *(extra_images or {}).items()]:
         if image is not None:
             lines += [f"## {title}", "", f"![{title}]({rel(image)})", ""]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines))
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines))
     return path
 
 
 def write_json(result: dict[str, Any], path: Path) -> Path:
     """The machine-readable result (schema in docs/evaluation.md)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2))
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=2))
     return path
