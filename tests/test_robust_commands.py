@@ -76,6 +76,20 @@ def test_counts_below_one_are_usage_errors(args: list[str], image_dir: Path) -> 
     assert result.exit_code == 2 and "must be at least 1" in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("args", [
+    ["train", "--config", "cnn", "--data", "{data}", "--output", "{file}/run"],
+    ["prior", "--data", "{data}", "--output", "{file}/prior.npy"],
+    ["compare", "--recipes", "cnn", "--data", "{data}", "--eval-data", "{data}", "--output", "{file}/cmp"],
+])
+def test_an_output_that_cannot_be_a_folder_is_a_usage_error_before_work(args: list[str], image_dir: Path,
+                                                                         tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    result = runner.invoke(app, [a.format(data=image_dir, file=tmp_path / "a-file") for a in args])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    first = _errors(result.output)[0]
+    assert "a-file" in first and ("cannot write to the output folder" in first or "a file, not a folder" in first)
+
+
 @pytest.mark.slow
 def test_a_run_is_never_silently_resumed_with_another_recipe(tmp_path: Path, image_dir: Path,
                                                              capfd: pytest.CaptureFixture[str]) -> None:

@@ -125,6 +125,7 @@ def compare(
     from chromagen.backends.torch_backend import resolve_device
 
     try:
+        check_output(output)
         exported = train_all([r.strip() for r in recipes.split(",") if r.strip()], [str(p) for p in data],
                              [str(p) for p in val_data] if val_data else [], positive("--steps", steps), output,
                              log=lambda text: line(text, stderr=True), resume=resume)

@@ -5,9 +5,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from chromagen.cli.app import USAGE_ERROR, _fail, app, line, positive
+from chromagen.cli.app import USAGE_ERROR, _fail, app, check_output, line, positive
 from chromagen.cli.extras import need_torch
-from chromagen.errors import ChromagenError
+from chromagen.errors import ChromagenError, writing
 
 
 @app.command()
@@ -31,7 +31,9 @@ def train(
         recipe = with_overrides(load_recipe(config), [str(p) for p in data] if data else None,
                                 [str(p) for p in val_data] if val_data is not None else None,
                                 positive("--max-steps", max_steps))
-        exported = fit(recipe, output or Path("runs") / Path(config).stem, resume=resume)
+        run = output or Path("runs") / Path(config).stem
+        check_output(run)
+        exported = fit(recipe, run, resume=resume)
     except ChromagenError as exc:
         _fail(debug, str(exc))
         raise typer.Exit(USAGE_ERROR) from None
@@ -52,11 +54,12 @@ def prior(
     from chromagen.training.prior import estimate_prior
 
     try:
+        check_output(output.parent)
         values = estimate_prior([str(p) for p in data], positive("--limit", limit), positive("--size", size))
+        with writing(output):
+            np.save(output, values.numpy())
     except ChromagenError as exc:
         _fail(False, str(exc))
         raise typer.Exit(USAGE_ERROR) from None
-    output.parent.mkdir(parents=True, exist_ok=True)
-    np.save(output, values.numpy())
     used = int((values > 0).sum())
     line(f"prior over {len(values)} bins ({used} seen) -> {output}")
