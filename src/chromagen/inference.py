@@ -26,7 +26,7 @@ from chromagen.catalog import bundled_entry
 from chromagen.defaults import DEFAULT_MODEL, DEFAULT_SIZE
 from chromagen.errors import ChromagenError
 from chromagen.media.image import LoadedImage
-from chromagen.resample import Taps, shrink_height, shrink_width, upsample_rows
+from chromagen.resample import Taps, shrink_height, shrink_width, upsample_rows, widen
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -278,7 +278,7 @@ class Colorizer:
         smalls = np.stack([shrink_height(shrink_width(np.ascontiguousarray(one[0]), w), h) for one in l_norm])
         ab = self._predict(smalls, (height, width), list(hints) if hints is not None else [None] * len(smalls))
         rows, cols = Taps.between(h, height), Taps.between(w, width)
-        full = np.stack([upsample_rows(one, rows, cols, 0, height) for one in ab])
+        full = np.stack([upsample_rows(widen(one, cols), rows, 0, height) for one in ab])
         return torch.cat([lightness.float(), torch.from_numpy(full).to(lightness.device)], dim=1)
 
     # -- the steps ----------------------------------------------------------------------------------------
@@ -376,12 +376,12 @@ class Colorizer:
                    ) -> np.ndarray:
         """Full-resolution normalized L (H, W) + ab (2, h, w) -> (H, W, 3) RGB in ``dtype``, band by band."""
         height, width = full.shape
-        rows, cols = Taps.between(ab.shape[1], height), Taps.between(ab.shape[2], width)
+        rows, wide = Taps.between(ab.shape[1], height), widen(ab, Taps.between(ab.shape[2], width))
         out = np.empty((height, width, 3), dtype)
 
         def band(span: tuple[int, int]) -> None:
             start, stop = span
-            ab_band = upsample_rows(ab, rows, cols, start, stop)
+            ab_band = upsample_rows(wide, rows, start, stop)
             out[start:stop] = _from_unit(self.backend.decode_lab(full[None, None, start:stop], ab_band[None])[0], dtype)
 
         self._each_band(band, height, width, workers)
