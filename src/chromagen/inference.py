@@ -328,7 +328,7 @@ class Colorizer:
                                                                                              band[..., 2]):
             band = band[..., 0]
         if band.ndim == 2 and band.dtype in _SCALES:
-            return self._gray_lut(band.dtype)[band]
+            return np.take(self._gray_lut(band.dtype), band)  # faster than indexing with the uint8 array
         unit = _to_unit(band)
         rgb = np.broadcast_to(unit, (1, 3, *unit.shape)) if unit.ndim == 2 else unit.transpose(2, 0, 1)[None]
         return self.backend.encode_lightness(rgb)[0, 0]
