@@ -26,6 +26,7 @@ def test_archive_survives_a_killed_worker_reports_failures_and_resumes(tmp_path:
     bad = {str(root / "box0" / "torn.jpg"), str(root / "box1" / "empty.png")}
     Path(sorted(bad)[0]).write_bytes(b"")
     Path(sorted(bad)[1]).write_text("not a photo")
+    (root / "box2" / "phone.heic").write_bytes(b"ftypheic")  # the CLI's walker: named and skipped, not lost
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   silence_logs=50) as cluster, distributed.Client(cluster) as client:
         victim = next(iter(client.run(os.getpid).values()))
@@ -40,6 +41,9 @@ def test_archive_survives_a_killed_worker_reports_failures_and_resumes(tmp_path:
         assert victim not in client.run(os.getpid).values()  # the killed worker is gone, its photos were rerun
         # A photo written just before its worker died comes back "skipped" from the worker that reran it.
         assert len(report.done) + len(report.skipped) == PHOTOS and set(report.failed) == bad
+        assert report.unread == [f"{root / 'box2' / 'phone.heic'}: HEIC/HEIF photos are not read; convert to TIFF, "
+                                 "PNG or JPEG first"]
+        assert report.summary().endswith(f"{len(report.skipped) + 1} skipped, 2 failed")
         assert len(list(out.rglob("*.jpg"))) == PHOTOS
         assert all("empty" in r or "not a readable image" in r or "decode" in r for r in report.failed.values())
         for i in (0, 77, 199):

@@ -40,9 +40,12 @@ class ArchiveReport:
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    unread: list[str] = field(default_factory=list)  # one line per HEIC or raw photo: skipped, as the CLI does
+    problems: list[str] = field(default_factory=list)  # one line per path the walk could not read: failed
 
     def summary(self) -> str:
-        return f"{len(self.done)} colorized, {len(self.skipped)} skipped, {len(self.failed)} failed"
+        skipped, failed = len(self.skipped) + len(self.unread), len(self.failed) + len(self.problems)
+        return f"{len(self.done)} colorized, {skipped} skipped, {failed} failed"
 
 
 @lru_cache(maxsize=4)
@@ -101,13 +104,14 @@ def colorize_archive(client: "Client", root: str | Path, output: str | Path, *, 
     """
     from distributed import as_completed
 
-    from chromagen.media.image import is_image_file
+    from chromagen.media.walker import IMAGE, KINDS, walk
 
     root, output = Path(root), Path(output)
     if not root.is_dir():
         raise ChromagenError(f"{root}: not a folder")
-    sources = sorted(p for p in root.rglob("*") if p.is_file() and is_image_file(p) and output not in p.parents)
-    report = ArchiveReport()
+    found = walk([root], kinds={IMAGE: KINDS[IMAGE]}, exclude=[output])  # the CLI's walker, output never read
+    sources = [item.path for item in found.items]
+    report = ArchiveReport(unread=found.unread, problems=found.problems)
     todo = []
     for source, target in plan(sources, root, output):
         if Path(target).exists():
