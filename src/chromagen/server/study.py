@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chromagen.errors import ChromagenError
-from chromagen.media.image import is_image_file
+from chromagen.media.walker import IMAGE, KINDS, walk
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS trials (id TEXT PRIMARY KEY, photo TEXT NOT NULL, real INTEGER NOT NULL,
@@ -102,7 +102,7 @@ class StudyStore:
 
 def study_photos(folder: Path) -> list[str]:
     """Image files directly or deeper in the study folder, as relative names (sorted: stable across restarts)."""
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and is_image_file(p))
+    return [item.rel.as_posix() for item in walk([folder], kinds={IMAGE: KINDS[IMAGE]}).items]  # the one walker
 
 
 def draw(photos: list[str], rng: random.Random) -> tuple[str, bool]:
