@@ -41,14 +41,16 @@ def _median_ms(fn: Callable[[], object], repeats: int) -> float:
     return statistics.median(times) * 1000
 
 
-def _session(model: str | bytes, threads: int, profile: bool = False,
+def _session(model: str | bytes, threads: int, profile: str | None = None,
              level: ort.GraphOptimizationLevel = ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
              save: str | None = None) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = level
-    options.enable_profiling = profile
+    if profile:  # ORT writes the profile as a JSON file named from this prefix
+        options.enable_profiling = True
+        options.profile_file_prefix = profile
     if save:
         options.optimized_model_filepath = save
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
@@ -76,14 +78,16 @@ def steps(args: argparse.Namespace) -> dict[str, list[float]]:
 
 def decode_profile(args: argparse.Namespace) -> dict[str, float]:
     """Share of ``decode_lab``'s kernel time by operator type, over a 1024x768 image in 32-row bands."""
-    session = _session(str(GRAPHS_DIR / "decode_lab.onnx"), 1, profile=True)
-    rng = np.random.default_rng(0)
-    feeds = {"l_norm": rng.uniform(-1, 1, (1, 1, 32, 1024)).astype(np.float32),
-             "ab": rng.normal(0, 20, (1, 2, 32, 1024)).astype(np.float32)}
-    for _ in range(24 * args.rounds):
-        session.run(None, feeds)
+    with tempfile.TemporaryDirectory() as tmp:
+        session = _session(str(GRAPHS_DIR / "decode_lab.onnx"), 1, profile=f"{tmp}/decode_lab")
+        rng = np.random.default_rng(0)
+        feeds = {"l_norm": rng.uniform(-1, 1, (1, 1, 32, 1024)).astype(np.float32),
+                 "ab": rng.normal(0, 20, (1, 2, 32, 1024)).astype(np.float32)}
+        for _ in range(24 * args.rounds):
+            session.run(None, feeds)
+        events = json.loads(Path(session.end_profiling()).read_text())
     spent: collections.Counter[str] = collections.Counter()
-    for event in json.loads(Path(session.end_profiling()).read_text()):
+    for event in events:
         if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
             spent[event["args"]["op_name"]] += event["dur"]
     total = sum(spent.values())
