@@ -33,6 +33,14 @@ def test_explicit_files_are_taken_whatever_their_extension(tree: Path) -> None:
     assert [(i.path.name, str(i.rel)) for i in found.items] == [("notes.txt", "notes.txt"), ("b.jpg", "b.jpg")]
 
 
+def test_a_photo_named_twice_or_also_inside_a_named_folder_is_one_item(tree: Path) -> None:
+    os.link(tree / "b.jpg", tree / "b-hardlink.jpg")  # the same file under another name stays its own item
+    found = walk([tree / "b.jpg", tree / "b.jpg", tree, tree / "sub" / ".." / "b.jpg"])
+    assert [str(i.rel) for i in found.items] == ["b.jpg", "a.PNG", "b-hardlink.jpg", "sub/c.tif",
+                                                 "sub/deeper/d.webp", "sub/e.JPEG"]
+    assert not found.problems
+
+
 def test_photos_in_formats_we_cannot_read_are_named_not_skipped_silently(tree: Path) -> None:
     phone, raw = _touch(tree / "sub" / "phone.HEIC"), _touch(tree / "scan.dng")
     found = walk([tree, tree / "notes.txt"])

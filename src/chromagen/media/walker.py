@@ -70,7 +70,7 @@ def _inside(path: Path, folders: Sequence[Path]) -> bool:
 
 
 def _scan(folder: Path, root: Path, kinds: Mapping[str, frozenset[str]], exclude: Sequence[Path],
-          seen: set[tuple[int, int]], walk: Walk) -> None:
+          seen: set[tuple[int | str, ...]], walk: Walk) -> None:
     """Depth-first; symlinked folders are followed once (no loops)."""
     try:
         st = folder.stat()
@@ -85,11 +85,12 @@ def _scan(folder: Path, root: Path, kinds: Mapping[str, frozenset[str]], exclude
     for name in names:
         path = folder / name
         try:
-            mode = path.stat().st_mode
+            st = path.stat()
         except OSError as exc:  # dangling symlink, permission on a parent, vanished meanwhile
             if kind_of(path, kinds):
                 walk.problems.append(f"{path}: cannot read ({exc.strerror or exc}); skipped")
             continue
+        mode = st.st_mode
         if stat.S_ISDIR(mode):
             if not _inside(path, exclude):
                 _scan(path, root, kinds, exclude, seen, walk)
@@ -102,7 +103,18 @@ def _scan(folder: Path, root: Path, kinds: Mapping[str, frozenset[str]], exclude
         if not stat.S_ISREG(mode):
             walk.problems.append(f"{path}: not a regular file (a pipe, socket or device); skipped")
             continue
-        walk.items.append(Item(path, path.relative_to(root), kind))
+        if _first(st, path, seen):
+            walk.items.append(Item(path, path.relative_to(root), kind))
+
+
+def _first(st: os.stat_result, path: Path, seen: set[tuple[int | str, ...]]) -> bool:
+    """True the first time the walk meets this file under this name: a photo named twice, or named and inside a
+    named folder, is one item (two would collide on one output). Hard links under other names stay items."""
+    key = (st.st_dev, st.st_ino, path.name)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
 
 
 def walk(inputs: Iterable[Path | str], kinds: Mapping[str, frozenset[str]] | None = None,
@@ -116,11 +128,12 @@ def walk(inputs: Iterable[Path | str], kinds: Mapping[str, frozenset[str]] | Non
     kinds = kinds or KINDS
     excluded = [Path(p).resolve() for p in exclude]
     result = Walk()
-    seen: set[tuple[int, int]] = set()
+    seen: set[tuple[int | str, ...]] = set()  # folders (device, inode) and files (device, inode, name) met
     for raw in inputs:
         path = Path(raw)
         try:
-            mode = path.stat().st_mode
+            st = path.stat()
+            mode = st.st_mode
         except FileNotFoundError:
             result.problems.append(f"{path}: no such file or folder")
             continue
@@ -138,7 +151,8 @@ def walk(inputs: Iterable[Path | str], kinds: Mapping[str, frozenset[str]] | Non
         elif IMAGE in kinds and (unread := _unread(path)):
             result.problems.append(unread)
         elif (kind := kind_of(path, kinds) or default_kind) is not None:
-            result.items.append(Item(path, Path(path.name), kind))
+            if _first(st, path, seen):
+                result.items.append(Item(path, Path(path.name), kind))
         else:
             result.problems.append(f"{path}: not a {' or '.join(sorted(kinds))} file")
     return result
