@@ -355,7 +355,8 @@ def test_output_path_switches_to_png_for_alpha(tmp_path: Path) -> None:
     assert output_path_for(Path("a.gif"), tmp_path, has_alpha=False).suffix == ".png"
 
 
-@pytest.mark.parametrize("code, full", [("ENOSPC", True), ("EROFS", False), ("EACCES", False)])
+@pytest.mark.parametrize("code, full", [("ENOSPC", True), ("EROFS", False), ("EACCES", False),
+                                        ("ENAMETOOLONG", False)])
 def test_a_disk_that_refuses_the_file_is_a_write_error_naming_the_output(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch,
                                                                          code: str, full: bool) -> None:
@@ -382,3 +383,12 @@ def test_other_os_errors_while_writing_are_not_disguised(tmp_path: Path, monkeyp
     monkeypatch.setattr(media, "_encode", broken)
     with pytest.raises(OSError, match="Invalid argument"):
         save_image(smooth_color_image(), tmp_path / "out.png")
+
+
+def test_a_folder_where_the_output_goes_is_a_write_error(tmp_path: Path) -> None:
+    from chromagen.errors import WriteError
+
+    (tmp_path / "out.png").mkdir()
+    with pytest.raises(WriteError, match=r"out.png: cannot write \(Is a directory\)"):
+        save_image(smooth_color_image(), tmp_path / "out.png", overwrite=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]

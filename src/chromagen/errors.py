@@ -6,7 +6,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 _FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})  # the storage, not the file, is the problem
-_REFUSED = _FULL | {errno.EROFS, errno.EACCES, errno.EPERM}
+# ...and where the output's place itself will not do: read-only, forbidden, a folder in the way, a name too long
+_REFUSED = _FULL | {errno.EROFS, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR, errno.ENAMETOOLONG}
 
 
 class ChromagenError(Exception):
