@@ -116,7 +116,8 @@ def ratio_child(photo: Path, backend: str, args: argparse.Namespace) -> None:
             model(x)
             if i:  # the first pair warms up
                 pairs.append((middle - start, time.perf_counter() - middle))
-    print(json.dumps({"api_s": statistics.median(a for a, _ in pairs), "eccv16_s": statistics.median(f for _, f in pairs),
+    print(json.dumps({"api_s": statistics.median(a for a, _ in pairs),
+                      "eccv16_s": statistics.median(f for _, f in pairs),
                       "ratio": statistics.median(a / f for a, f in pairs)}))
 
 
