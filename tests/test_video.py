@@ -159,6 +159,19 @@ def test_a_cover_picture_before_the_film_is_not_taken_for_it(tmp_path: Path, col
     assert len(times) == frame_count(SMALL) and size == (160, 96)
 
 
+def test_an_mp4_s_cover_picture_is_copied(tmp_path: Path, colorizer) -> None:
+    src = write_clip(tmp_path / "film.mp4", ClipSpec(**{**SMALL.__dict__, "cover": True}))
+    dst = run(src, tmp_path / "out" / "film.mp4", colorizer)
+
+    def covers(path: Path) -> list[bytes]:
+        with av.open(str(path)) as c:
+            pics = [s for s in c.streams.video if s.disposition & av.stream.Disposition.attached_pic]
+            return [bytes(p) for p in c.demux(*pics) if p.size]
+
+    assert len(covers(src)) == 1 and covers(dst) == covers(src)
+    assert packets(dst, "audio") == packets(src, "audio") and len(timing(dst)[0]) == frame_count(SMALL)
+
+
 def test_ten_bit_stays_ten_bit(tmp_path: Path, colorizer) -> None:
     src = write_clip(tmp_path / "hdr.mkv", ClipSpec(**{**SMALL.__dict__, "pix_fmt": "yuv420p10le", "audio": False}))
     dst = run(src, tmp_path / "out" / "hdr.mkv", colorizer)

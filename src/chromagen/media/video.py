@@ -331,14 +331,22 @@ class SegmentWriter:
         self._tmp.unlink(missing_ok=True)
 
 
-def _copied_streams(container: Any) -> list[Any]:
-    """Audio and subtitle streams, copied packet for packet (data streams such as timecodes are dropped)."""
-    return [s for s in container.streams if s.type in ("audio", "subtitle")]
+_COVER_SUFFIXES = (".mp4", ".m4v")  # the MP4 muxer writes a cover picture back as one (others drop or fail)
+
+
+def _copied_streams(container: Any, covers: bool) -> list[Any]:
+    """Audio and subtitle streams, and with ``covers`` the cover pictures, copied packet for packet (data
+    streams such as timecodes are dropped)."""
+    cover = _av().stream.Disposition.attached_pic
+    return [s for s in container.streams if s.type in ("audio", "subtitle")
+            or (covers and s.type == "video" and s.disposition & cover)]
 
 
 def _timed(packets: Iterator[Any], origin: int) -> Iterator[tuple[float, int, Any]]:
     """(dts in seconds, origin, packet) for merging several packet sources by decode time."""
     for packet in packets:
+        if packet.dts is None and packet.size and packet.stream.type == "video":  # a cover picture: no time
+            packet.pts = packet.dts = 0
         if packet.dts is None:  # the demuxer's end-of-stream flush packets
             continue
         yield float(packet.dts * packet.time_base), origin, packet
@@ -358,7 +366,7 @@ def assemble(src: Path, segments: list[Path], durations: dict[int, int], dst: Pa
         if info.rotation:
             video.set_display_rotation(info.rotation)
         first.close()
-        copied = _copied_streams(source)
+        copied = _copied_streams(source, covers=dst.suffix.lower() in _COVER_SUFFIXES)
         targets = {s.index: out.add_stream_from_template(s) for s in copied}
         for s in copied:
             targets[s.index].metadata.update(s.metadata)
