@@ -341,9 +341,11 @@ def test_a_source_file_is_never_overwritten(tmp_path: Path, random_model_file: P
     assert (folder / "a.png").read_bytes() == before
 
 
-def test_a_250_byte_file_name_is_colorized(tmp_path: Path, random_model_file: Path) -> None:
-    src = tmp_path / ("b" * 246 + ".png")
-    Image.fromarray(smooth_color_image()).save(src)
+@pytest.mark.parametrize("ext", [".png", ".gif"])  # a still photo; an animation (its temporary name was too long)
+def test_a_250_byte_file_name_is_colorized(tmp_path: Path, random_model_file: Path, ext: str) -> None:
+    src = tmp_path / ("b" * 246 + ext)
+    frames = [Image.fromarray(smooth_color_image(seed=i)) for i in range(1 if ext == ".png" else 2)]
+    frames[0].save(src, save_all=True, append_images=frames[1:])
     result = _run("colorize", str(src), "-o", str(tmp_path / "out"), "--model", str(random_model_file))
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / src.name).is_file()

@@ -18,7 +18,8 @@ from torch import Tensor, nn
 
 from chromagen import color
 from chromagen.backends.onnx_backend import GRAPHS_DIR
-from chromagen.errors import ChromagenError, writing
+from chromagen.errors import ChromagenError
+from chromagen.media.files import atomic_path
 from chromagen.models.registry import predict_ab
 from chromagen.models.weights import load_generator
 
@@ -96,20 +97,14 @@ def _export(module: nn.Module, args: tuple[Tensor, ...], names: list[str], dims:
     except Exception as exc:  # the exporter raises many types; all mean "this graph cannot be expressed"
         raise ChromagenError(f"cannot export to ONNX ({_summary(exc)})") from exc
     program.model.metadata_props.update(meta or {})
-    tmp = path.with_name(f"{path.name}.part")
-    with writing(path):
-        try:
-            program.save(str(tmp))
-            if halves:
-                import onnx
+    with atomic_path(path) as tmp:
+        program.save(str(tmp))
+        if halves:
+            import onnx
 
-                model = onnx.load(str(tmp))
-                _store_halves(model)
-                onnx.save(model, str(tmp))
-            tmp.replace(path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)  # no half-written graph beside the output
-            raise
+            model = onnx.load(str(tmp))
+            _store_halves(model)
+            onnx.save(model, str(tmp))
     return path
 
 

@@ -9,7 +9,6 @@ finished segment; the final file appears only when complete. The CLI and the ser
 
 import hashlib
 import json
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -22,6 +21,7 @@ import numpy as np
 from chromagen.errors import ChromagenError, WriteError, writing
 from chromagen.media import animation as anio
 from chromagen.media import video as vio
+from chromagen.media.files import atomic_path
 from chromagen.temporal import DEFAULT_STRENGTH, Stabilizer, StabilizerState, to_gray
 
 if TYPE_CHECKING:
@@ -123,13 +123,8 @@ class Checkpoints:
     def finish(self, index: int, state: dict[str, np.ndarray]) -> None:
         """Record a segment as finished (its state file is written atomically after the segment itself)."""
         path = self.segment(index).with_suffix(".npz")
-        tmp = path.with_suffix(".tmp.npz")
-        try:
+        with atomic_path(path, ".npz") as tmp:  # np.savez appends .npz to any other name
             np.savez(tmp, **state)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

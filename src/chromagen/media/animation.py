@@ -13,7 +13,7 @@ from PIL import Image, ImageSequence
 
 from chromagen.errors import ChromagenError
 from chromagen.media.image import MAX_PIXELS, _one_line
-from chromagen.media.video import atomic_path
+from chromagen.media.files import atomic_path
 
 # Pillow format -> the extension its animations are written with
 FORMATS = {"GIF": ".gif", "PNG": ".png", "WEBP": ".webp"}

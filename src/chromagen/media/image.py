@@ -12,7 +12,6 @@ import io
 import os
 import stat
 import struct
-import tempfile
 import warnings
 import zlib
 from collections.abc import Callable, Iterable
@@ -23,6 +22,7 @@ import numpy as np
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from chromagen.errors import ChromagenError, writing
+from chromagen.media.files import atomic_path
 
 # Extensions we read (case-insensitive); the walker picks only these for the "image" kind. Besides the
 # common ones, formats of photo archives: JPEG 2000 (.jp2: the Library of Congress' master scans), Netpbm and
@@ -372,13 +372,6 @@ def to_depth(pixels: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return np.clip(np.rint(pixels * float(peak)), 0, peak).astype(dtype)
 
 
-def _umask() -> int:
-    """The process umask (reading it requires setting it, so restore at once)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _srgb_icc() -> bytes:
     from PIL import ImageCms
 
@@ -506,16 +499,8 @@ def _write_atomically(path: Path, overwrite: bool, write: Callable[[str], None])
         raise ChromagenError(f"{path}: already exists (use --overwrite to replace it)")
     with writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        # A short fixed prefix: the temporary name must fit 255 bytes even when the final name takes 250.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".chromagen-", suffix=".part")
-        os.close(fd)
-        try:
-            write(tmp)
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual file mode
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    with atomic_path(path) as tmp:
+        write(str(tmp))
     return path
 
 

@@ -8,10 +8,8 @@ only when complete.
 """
 
 import os
-import tempfile
 from collections import deque
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from heapq import heappop, heappush, merge
@@ -20,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from chromagen.errors import ChromagenError, writing
+from chromagen.errors import ChromagenError
+from chromagen.media.files import atomic_path
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".vob", ".ts",
                               ".m2ts", ".mts", ".flv", ".3gp", ".wmv", ".asf", ".ogv"})
@@ -269,22 +268,6 @@ def encoder_pix_fmt(codec: str, info: VideoInfo) -> str:
     return wanted
 
 
-@contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path beside ``target``, renamed onto it (with the usual permissions) if the block completes."""
-    with writing(target):
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
-        os.close(fd)
-        try:
-            yield Path(tmp)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files
-            os.replace(tmp, target)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-
-
 class SegmentWriter:
     """Encodes colorized frames (with their original timestamps) into one video-only segment file."""
 
@@ -359,7 +342,7 @@ def assemble(src: Path, segments: list[Path], durations: dict[int, int], dst: Pa
     encoder does not carry them through frame reordering, and the last one sets the video's duration.
     """
     av = _av()
-    with atomic_path(dst) as tmp, _open_input(src) as source, av.open(str(tmp), "w") as out:
+    with atomic_path(dst, dst.suffix) as tmp, _open_input(src) as source, av.open(str(tmp), "w") as out:
         first = av.open(str(segments[0]))
         video = out.add_stream_from_template(first.streams.video[0])
         video.time_base = info.time_base
