@@ -29,16 +29,11 @@ from skimage import data as skdata
 from chromagen.backends.onnx_backend import GRAPHS_DIR
 from chromagen.catalog import bundled_entry
 from chromagen.inference import Colorizer, working_shape
+from cpu_latency import median_time  # this folder is on the path when a benchmark runs as a script
 
 
 def _median_ms(fn: Callable[[], object], repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+    return median_time(fn, repeats) * 1000
 
 
 def _session(model: str | bytes, threads: int, profile: str | None = None,

@@ -42,7 +42,7 @@ def _photo(folder: Path) -> Path:
     return path
 
 
-def _median_time(fn, repeats: int) -> float:
+def median_time(fn, repeats: int) -> float:
     """Median wall seconds over ``repeats`` calls after one warm-up call."""
     fn()
     times = []
@@ -89,7 +89,7 @@ def api_child(photo: Path, backend: str, args: argparse.Namespace) -> None:
 
     colorizer = Colorizer.from_pretrained(args.model, device="cpu", backend=backend, threads=args.threads)
     image = np.asarray(Image.open(photo))
-    wall = _median_time(lambda: colorizer.colorize(image), args.repeats)
+    wall = median_time(lambda: colorizer.colorize(image), args.repeats)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"wall_s": wall, "peak_rss_mb": peak / 2**20}))
 
@@ -154,7 +154,7 @@ def yardstick(args: argparse.Namespace) -> dict[str, float]:
     torch.set_num_threads(args.threads)
     model, x = eccv16(), torch.zeros(1, 1, 256, 256)
     with torch.inference_mode():
-        wall = _median_time(lambda: model(x), args.repeats)
+        wall = median_time(lambda: model(x), args.repeats)
     params = sum(p.numel() for p in model.parameters()) / 1e6
     return {"wall_s": wall, "parameters_m": params}
 
