@@ -65,9 +65,8 @@ def _image_response(data: bytes, fmt: str, filename: str) -> Response:
                     headers={"Content-Disposition": f'inline; filename="{stem}-color{OUTPUT_FORMATS[fmt]}"'})
 
 
-def _all_pages(path: Path, filename: str) -> int:
+def _all_pages(pages: int, filename: str) -> int:
     """The pages of a multi-page TIFF that one request colorizes: all, up to MAX_PAGES, else 413."""
-    pages = page_count(path)
     if pages > MAX_PAGES:
         raise ApiError(413, f"{filename} has {pages} pages; a request colorizes at most {MAX_PAGES} "
                             "(chromagen colorize has no limit)")
@@ -87,7 +86,7 @@ def _colorize_upload(request: Request, upload: Upload, options: ColorizeOptions,
                      hints: tuple[Hint, ...]) -> bytes:
     """The answer's bytes; a multi-page TIFF is answered with every page, or refused for a one-page format."""
     settings, engine = request.app.state.settings, request.app.state.engine
-    pages = _all_pages(upload.path, upload.filename)
+    pages = _all_pages(page_count(upload.path), upload.filename)
     if pages > 1 and fmt != "tiff":
         raise ApiError(422, f"{upload.filename} has {pages} pages; format={fmt} holds one: ask for tiff, "
                             "which keeps them all")
@@ -154,8 +153,8 @@ def _render_session(request: Request, session: Session, model: str, size: int, c
     rgb = engine.render(image, ab, model, size, chroma)
     with tempfile.TemporaryDirectory(dir=request.app.state.tmp) as folder:
         if fmt == "tiff" and session.pages > 1:  # the hints are the first page's; the others get none
-            pages = _all_pages(session.path, session.filename)
-            later = _later_pages(request, session.path, session.filename, pages, model, size, chroma, ())
+            later = _later_pages(request, session.path, session.filename,
+                                 _all_pages(session.pages, session.filename), model, size, chroma, ())
             return encode_pages(rgb, image, later, Path(folder))
         return encode(rgb, image, fmt, Path(folder))
 
