@@ -5,8 +5,10 @@ Usage: python benchmarks/api_steps.py [--rounds 5] [--repeats 15] [--threads 2]
 Prints, each a median of ``--repeats`` calls per round, the rounds alternating the steps so machine load
 hits them alike:
 - the pipeline's steps: lightness (full resolution plus the working copy), the network at the working size,
-  the recombination with 1 and with ``--threads`` workers, and the whole call;
-- ``decode_lab`` (the recombination's color graph) on 32-row bands, split by operator with ORT's profiler;
+  the recombination with 1 and with ``--threads`` workers (and with ``--threads`` workers when its color
+  graph allocates without ORT's memory arena, as before 2026-12-08), and the whole call;
+- the recombination's color graphs on 32-row bands, split by operator with ORT's profiler: ``decode_lab_steps``
+  (8-bit output, a table lookup after it) and ``decode_lab`` (16-bit and float output, the sRGB curve in it);
 - single ORT operators on one thread (Log, Exp, Pow with exponent 1/2.4, Sqrt): nanoseconds an element;
 - the network after ORT's dynamic int8 quantization against the float network.
 """
@@ -19,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import onnxruntime as ort
@@ -26,9 +29,10 @@ from onnx import TensorProto, helper
 from PIL import Image
 from skimage import data as skdata
 
+from chromagen.backends import onnx_backend
 from chromagen.backends.onnx_backend import GRAPHS_DIR
 from chromagen.catalog import bundled_entry
-from chromagen.inference import Colorizer, working_shape
+from chromagen.inference import LINEAR_STEPS, Colorizer, working_shape
 from cpu_latency import median_time  # this folder is on the path when a benchmark runs as a script
 
 
@@ -38,8 +42,9 @@ def _median_ms(fn: Callable[[], object], repeats: int) -> float:
 
 def _session(model: str | bytes, threads: int, profile: str | None = None,
              level: ort.GraphOptimizationLevel = ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
-             save: str | None = None) -> ort.InferenceSession:
+             save: str | None = None, arena: bool = True) -> ort.InferenceSession:
     options = ort.SessionOptions()
+    options.enable_cpu_mem_arena = arena
     options.intra_op_num_threads = threads
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = level
@@ -59,10 +64,17 @@ def steps(args: argparse.Namespace) -> dict[str, list[float]]:
     full, small = colorizer._lightness(image, work)
     ab = colorizer._predict(small[None], (768, 1024), [None])[0]
     u8 = np.dtype(np.uint8)
+    no_arena = _session(str(GRAPHS_DIR / "decode_lab_steps.onnx"), 1, arena=False)
+
+    def recombine_without_arena() -> None:
+        with mock.patch.object(onnx_backend, "color_session", lambda name: no_arena):
+            colorizer._recombine(full, ab, u8, args.threads)
+
     named = {"lightness": lambda: colorizer._lightness(image, work),
              "network": lambda: colorizer.backend.predict_ab(small[None, None]),
              "recombine, 1 worker": lambda: colorizer._recombine(full, ab, u8, 1),
              f"recombine, {args.threads} workers": lambda: colorizer._recombine(full, ab, u8, args.threads),
+             f"recombine, {args.threads}, no arena": recombine_without_arena,
              "colorize": lambda: colorizer.colorize(image)}
     result: dict[str, list[float]] = {name: [] for name in named}
     for _ in range(args.rounds):
@@ -71,13 +83,15 @@ def steps(args: argparse.Namespace) -> dict[str, list[float]]:
     return result
 
 
-def decode_profile(args: argparse.Namespace) -> dict[str, float]:
-    """Share of ``decode_lab``'s kernel time by operator type, over a 1024x768 image in 32-row bands."""
+def decode_profile(args: argparse.Namespace, graph: str) -> dict[str, float]:
+    """Share of a decode graph's kernel time by operator type, over a 1024x768 image in 32-row bands."""
     with tempfile.TemporaryDirectory() as tmp:
-        session = _session(str(GRAPHS_DIR / "decode_lab.onnx"), 1, profile=f"{tmp}/decode_lab")
+        session = _session(str(GRAPHS_DIR / f"{graph}.onnx"), 1, profile=f"{tmp}/{graph}")
         rng = np.random.default_rng(0)
         feeds = {"l_norm": rng.uniform(-1, 1, (1, 1, 32, 1024)).astype(np.float32),
                  "ab": rng.normal(0, 20, (1, 2, 32, 1024)).astype(np.float32)}
+        if graph == "decode_lab_steps":
+            feeds["steps"] = np.array(LINEAR_STEPS, np.float32)
         for _ in range(24 * args.rounds):
             session.run(None, feeds)
         events = json.loads(Path(session.end_profiling()).read_text())
@@ -138,8 +152,9 @@ def main() -> None:
     print(time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), f"threads {args.threads}, median of {args.repeats}")
     for name, values in steps(args).items():
         print(f"{name:24} {' '.join(f'{v:6.1f}' for v in values)} ms")
-    print("decode_lab kernel time: " + ", ".join(f"{op} {share:.0%}" for op, share in
-                                                  list(decode_profile(args).items())[:5]))
+    for graph in ("decode_lab_steps", "decode_lab"):
+        shares = list(decode_profile(args, graph).items())[:5]
+        print(f"{graph} kernel time: " + ", ".join(f"{op} {share:.0%}" for op, share in shares))
     print("one ORT thread, ns an element: " + ", ".join(f"{op} {ns:.2f}" for op, ns in operators(args).items()))
     print("network 144x192: " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in int8(args).items()))
 

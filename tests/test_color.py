@@ -8,11 +8,14 @@ from skimage.color import rgb2lab
 
 from chromagen.color import (
     AB_SCALE,
+    decode_lab,
+    decode_lab_steps,
     gray_rgb,
     lab_to_rgb,
     model_space_to_rgb,
     rgb_to_lab,
     rgb_to_model_space,
+    srgb_from_linear,
 )
 
 
@@ -65,3 +68,27 @@ def test_gray_rgb_is_neutral_and_keeps_lightness() -> None:
 def test_runs_on_batches_of_any_device_dtype() -> None:
     rgb = torch.rand(3, 3, 5, 7, dtype=torch.float64)
     assert rgb_to_lab(rgb).shape == (3, 3, 5, 7)
+
+
+def test_8_bit_steps_through_the_curve_s_table_are_the_exact_levels_but_at_rounding_edges() -> None:
+    """8-bit output looks linear light up in a table of ``srgb_from_linear``: at most one level off the exact
+    conversion, and only where its value lies at a rounding edge (here, with 4095 steps: under 3 %)."""
+    g = torch.Generator().manual_seed(6)
+    l_norm, ab = torch.rand(1, 1, 64, 96, generator=g) * 2 - 1, torch.randn(1, 2, 64, 96, generator=g) * 40
+    steps = 4095
+    table = (srgb_from_linear(torch.linspace(0, 1, steps + 1)) * 255).round().to(torch.uint8)
+    looked_up = table[decode_lab_steps(l_norm, ab, torch.tensor(float(steps))).long()].int()
+    exact = (decode_lab(l_norm, ab) * 255).round().int()
+    assert looked_up.shape == exact.shape == (1, 64, 96, 3)
+    assert (looked_up - exact).abs().max() <= 1
+    assert 0 < (looked_up != exact).float().mean() < 0.03
+
+
+def test_8_bit_steps_cover_black_to_white_without_leaving_the_table() -> None:
+    """Out-of-gamut colors clip to the table's ends, as the exact conversion clips them to 0 and 1."""
+    l_norm = torch.tensor([-1.0, 1.0, 0.0, 0.2]).view(1, 1, 1, 4)
+    ab = torch.tensor([[0.0, 0.0, 400.0, -400.0], [0.0, 0.0, 400.0, 400.0]]).view(1, 2, 1, 4)
+    steps = decode_lab_steps(l_norm, ab, torch.tensor(100.0))
+    assert steps.dtype == torch.int32
+    assert steps.min() == 0 and steps.max() == 100
+    assert steps[0, 0, 0].tolist() == [0, 0, 0] and steps[0, 0, 1].tolist() == [100, 100, 100]

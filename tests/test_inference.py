@@ -56,6 +56,16 @@ def test_bands_give_the_untiled_result(either: Colorizer, kind: str) -> None:
         either.band_pixels = BAND_PIXELS
 
 
+def test_8_bit_output_is_the_exact_conversion_rounded_but_at_rounding_edges(either: Colorizer) -> None:
+    """uint8 results go through the linear-light table (``LINEAR_STEPS``), float results through the exact
+    curve: the same colors, one level apart in a few channels at most."""
+    rgb = smooth_color_image(120, 160, seed=8)
+    table_path = either.colorize(rgb).astype(np.int64)
+    exact = np.rint(either.colorize(rgb.astype(np.float32) / 255) * 255).astype(np.int64)
+    assert np.abs(table_path - exact).max() <= 1
+    assert np.mean(table_path != exact) < 0.01
+
+
 @pytest.mark.parametrize("workers", [1, 2, 3])
 def test_bands_share_the_memory_budget_between_workers(colorizer: Colorizer, workers: int) -> None:
     spans = list(colorizer._bands(768, 1024, workers))

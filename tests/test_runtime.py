@@ -46,16 +46,24 @@ def test_color_graphs_are_the_color_module() -> None:
     """The shipped graphs compute what chromagen.color computes (regenerate: export_color_graphs())."""
     rgb = torch.rand(2, 3, 9, 11)
     l_norm, ab = torch.rand(2, 1, 9, 11) * 2 - 1, torch.randn(2, 2, 9, 11) * 40
-    run = {name: color_session(name) for name in ("encode_lightness", "encode_ab", "ab_from_model", "decode_lab")}
+    names = ("encode_lightness", "encode_ab", "ab_from_model", "decode_lab", "decode_lab_steps", "srgb_from_linear")
+    run = {name: color_session(name) for name in names}
     cases = [
         (run["encode_lightness"].run(None, {"rgb": rgb.numpy()})[0], color.encode_lightness(rgb)),
         (run["encode_ab"].run(None, {"rgb": rgb.numpy()})[0], color.encode_ab(rgb)),
         (run["ab_from_model"].run(None, {"ab_norm": ab.numpy() / 110, "chroma": np.array(1.3, np.float32)})[0],
          color.ab_from_model(ab / 110, torch.tensor(1.3))),
         (run["decode_lab"].run(None, {"l_norm": l_norm.numpy(), "ab": ab.numpy()})[0], color.decode_lab(l_norm, ab)),
+        (run["srgb_from_linear"].run(None, {"linear": rgb.numpy() * 1.2 - 0.1})[0],
+         color.srgb_from_linear(rgb * 1.2 - 0.1)),
     ]
     for got, expected in cases:
         assert np.allclose(got, expected.numpy(), atol=2e-5)
+    steps = np.array(65535.0, np.float32)
+    got = run["decode_lab_steps"].run(None, {"l_norm": l_norm.numpy(), "ab": ab.numpy(), "steps": steps})[0]
+    expected = color.decode_lab_steps(l_norm, ab, torch.from_numpy(steps)).numpy()
+    assert got.dtype == expected.dtype == np.int32
+    assert np.abs(got - expected).max() <= 1  # float rounding may tip a value at a step's edge
 
 
 def test_bundled_default_ships_as_onnx_matching_its_weights() -> None:

@@ -139,10 +139,11 @@ def export_weights(model: str | Path, path: str | Path, half: bool = False) -> P
 
 
 def export_color_graphs(folder: Path = GRAPHS_DIR) -> list[Path]:
-    """Trace the Colorizer's four color steps from ``chromagen.color`` into ``folder`` (package data)."""
-    n, h, w = (torch.export.Dim(k, min=1, max=1 << 16) for k in ("n", "h", "w"))
+    """Trace the Colorizer's color steps from ``chromagen.color`` into ``folder`` (package data)."""
+    n, c, h, w = (torch.export.Dim(k, min=1, max=1 << 16) for k in ("n", "c", "h", "w"))
     dims = {0: n, 2: h, 3: w}
     rgb, l_norm, ab = torch.rand(2, 3, 5, 7), torch.rand(2, 1, 5, 7) * 2 - 1, torch.randn(2, 2, 5, 7) * 30
+    steps = torch.tensor(255.0)
     return [
         _export(_Function(color.encode_lightness), (rgb,), ["rgb"], ((dims,),), folder / "encode_lightness.onnx"),
         _export(_Function(color.encode_ab), (rgb,), ["rgb"], ((dims,),), folder / "encode_ab.onnx"),
@@ -150,6 +151,10 @@ def export_color_graphs(folder: Path = GRAPHS_DIR) -> list[Path]:
                 ((dims, {}),), folder / "ab_from_model.onnx"),
         _export(_Function(color.decode_lab), (l_norm, ab), ["l_norm", "ab"], ((dims, dims),),
                 folder / "decode_lab.onnx"),
+        _export(_Function(color.decode_lab_steps), (l_norm, ab, steps), ["l_norm", "ab", "steps"],
+                ((dims, dims, {}),), folder / "decode_lab_steps.onnx"),
+        _export(_Function(color.srgb_from_linear), (rgb,), ["linear"], (({0: n, 1: c, 2: h, 3: w},),),
+                folder / "srgb_from_linear.onnx"),
     ]
 
 

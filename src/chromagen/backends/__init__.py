@@ -44,6 +44,12 @@ class Backend(Protocol):
     def decode_lab(self, l_norm: np.ndarray, ab: np.ndarray) -> np.ndarray:
         """Normalized L (N, 1, H, W) + Lab ab (N, 2, H, W) -> sRGB (N, H, W, 3) (``chromagen.color.decode_lab``)."""
 
+    def decode_lab_steps(self, l_norm: np.ndarray, ab: np.ndarray, steps: int) -> np.ndarray:
+        """``decode_lab`` as int32 steps of linear light (``chromagen.color.decode_lab_steps``)."""
+
+    def srgb_from_linear(self, linear: np.ndarray) -> np.ndarray:
+        """Linear light (N, C, H, W) -> sRGB in [0, 1] (``chromagen.color.srgb_from_linear``)."""
+
 
 def require_torch(what: str) -> None:
     """One line naming the extra to install when a torch-only feature is used on the base install."""

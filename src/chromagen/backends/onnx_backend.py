@@ -98,19 +98,18 @@ def _cached_session(path: Path, options: ort.SessionOptions, providers: list[str
         part.unlink(missing_ok=True)
 
 
-def session(path: Path | bytes, threads: int, device: str = "cpu", arena: bool = True, cache: bool = False
-            ) -> ort.InferenceSession:
+def session(path: Path | bytes, threads: int, device: str = "cpu", cache: bool = False) -> ort.InferenceSession:
     """An inference session with a fixed thread budget (ORT's default takes every core, even when busy).
 
-    ``arena`` off for graphs whose tensor sizes change on every call (the color steps on image bands):
-    ORT's memory arena would keep the largest of them for the life of the process. ``cache``: on CPU, keep
-    the optimized graph of a file for the next process (``_cached_session``).
+    ORT's memory arena stays on, also for the color graphs: their tensors are one image band's (at most
+    ``inference.BAND_PIXELS``), so it holds a few MB, and allocating them afresh on every band made the
+    recombination 1.3x slower on two workers. ``cache``: on CPU, keep the optimized graph of a file for the
+    next process (``_cached_session``).
     """
     options = ort.SessionOptions()
     # Idle pool threads sleep instead of spinning: on a busy laptop or a shared 2-core machine, spinning
     # threads steal the very cores the next node needs (measured 3.5x slower under load).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.enable_cpu_mem_arena = arena
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # errors only: no warnings on stderr
@@ -131,11 +130,11 @@ def session(path: Path | bytes, threads: int, device: str = "cpu", arena: bool =
 
 @cache
 def color_session(name: str) -> ort.InferenceSession:
-    """One of the exported color graphs (encode_lightness, encode_ab, ab_from_model, decode_lab), loaded once.
+    """One of the color graphs ``chromagen.export.export_color_graphs`` made, loaded once.
 
     One thread: ORT runs these element-wise graphs on one core anyway, so the Colorizer runs image bands
     side by side instead (``OnnxBackend.workers``)."""
-    return session(GRAPHS_DIR / f"{name}.onnx", 1, arena=False)
+    return session(GRAPHS_DIR / f"{name}.onnx", 1)
 
 
 class OnnxBackend:
@@ -172,3 +171,9 @@ class OnnxBackend:
 
     def decode_lab(self, l_norm: np.ndarray, ab: np.ndarray) -> np.ndarray:
         return self._color("decode_lab", l_norm=l_norm, ab=ab)
+
+    def decode_lab_steps(self, l_norm: np.ndarray, ab: np.ndarray, steps: int) -> np.ndarray:
+        return self._color("decode_lab_steps", l_norm=l_norm, ab=ab, steps=np.float32(steps))
+
+    def srgb_from_linear(self, linear: np.ndarray) -> np.ndarray:
+        return self._color("srgb_from_linear", linear=linear)

@@ -64,3 +64,12 @@ class TorchBackend:
     @torch.inference_mode()
     def decode_lab(self, l_norm: np.ndarray, ab: np.ndarray) -> np.ndarray:
         return color.decode_lab(self._tensor(l_norm), self._tensor(ab)).contiguous().numpy()
+
+    @torch.inference_mode()
+    def decode_lab_steps(self, l_norm: np.ndarray, ab: np.ndarray, steps: int) -> np.ndarray:
+        limit = torch.tensor(float(steps))
+        return color.decode_lab_steps(self._tensor(l_norm), self._tensor(ab), limit).contiguous().numpy()
+
+    @torch.inference_mode()
+    def srgb_from_linear(self, linear: np.ndarray) -> np.ndarray:
+        return color.srgb_from_linear(self._tensor(linear)).numpy()
