@@ -14,6 +14,7 @@ from PIL import Image, ImageCms, ImageSequence
 
 from chromagen.errors import ChromagenError
 from chromagen.media import image as media
+from chromagen.media import quiet_decoders
 from chromagen.media.image import ImageMeta, load_image, output_path_for, save_image
 from tests.conftest import smooth_color_image
 
@@ -226,6 +227,30 @@ def test_decoder_warnings_do_not_escape(tmp_path: Path) -> None:
         warnings.simplefilter("always")
         load_image(path)
     assert not caught
+
+
+def test_decoder_warnings_stay_quiet_when_another_thread_swaps_the_filters(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``warnings.catch_warnings`` swaps one process-wide list: another thread's decode that ends while this
+    one runs restores the list from before both. The CLI and the server call ``quiet_decoders`` first."""
+    path = _save(tmp_path, "w.jpg", Image.fromarray(RGB), exif=b"Exif\x00\x00II*\x00\x08\x00\x00\x00\x01\x00\x12")
+    real_open = Image.open
+
+    def after_the_other_decode_ends(*args, **kwargs):  # the interleaving that once let a warning into CI
+        other.__exit__(None, None, None)
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(media.Image, "open", after_the_other_decode_ends)
+    for quiet, leaks in ((False, True), (True, False)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if quiet:
+                quiet_decoders()
+            other = warnings.catch_warnings()  # another thread's decode begins
+            other.__enter__()
+            warnings.simplefilter("ignore")
+            load_image(path)
+        assert bool(caught) is leaks
 
 
 @pytest.mark.parametrize(

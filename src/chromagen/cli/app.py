@@ -107,10 +107,11 @@ def _quiet_libraries() -> None:
     import logging
     import warnings
 
+    from chromagen.media import quiet_decoders
+
     for name in ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    for name in ("PIL", "tifffile"):  # decoders log what the file's one error line already says
-        logging.getLogger(name).setLevel(logging.CRITICAL)
+    quiet_decoders()
     warnings.filterwarnings("ignore", module=r"lightning(\..*)?")
     warnings.filterwarnings("ignore", message=r".*pytree.*")
 

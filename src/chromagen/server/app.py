@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from chromagen import __version__
+from chromagen.media import quiet_decoders
 from chromagen.server.catalogue import load_catalogue
 from chromagen.server.engine import Engine
 from chromagen.server.errors import install_handlers
@@ -42,6 +43,7 @@ def create_app(settings: Settings = Settings()) -> FastAPI:
 
     Run it under a lifespan-aware server (uvicorn, ``with TestClient(app)``): requests need what ``lifespan`` builds.
     """
+    quiet_decoders()  # requests decode on worker threads
     catalogue = load_catalogue(settings.model, settings.device)
 
     @asynccontextmanager
