@@ -3,6 +3,7 @@
 import atexit
 import os
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
@@ -28,6 +29,16 @@ def smooth_color_image(height: int = 48, width: int = 64, seed: int = 0) -> np.n
     img = (base * 0.5 + 0.5) * 255
     img[height // 4: height // 2, width // 4: width // 2] = rng.integers(0, 255, 3)
     return img.astype(np.uint8)
+
+
+@pytest.fixture
+def block_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to open a connection fails loudly."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("evaluation tried to use the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
 @pytest.fixture

@@ -137,10 +137,13 @@ class TermsConfig:
     / 100): tells a regression model its photo should be as colorful as the truth without saying where.
     ``classification``: rebalanced cross-entropy of a model's ab-bin head (``effnet-unet-cls``), trained
     jointly with the regression head.
+    ``perceptual``: LPIPS-VGG distance between the sRGB of the prediction (on the clean lightness) and the
+    truth's: judges colors by the features of an ImageNet network instead of per pixel.
     """
 
     colorfulness: float = 0.0
     classification: float = 0.0
+    perceptual: float = 0.0
 
 
 @dataclass

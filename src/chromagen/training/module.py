@@ -133,10 +133,17 @@ class ColorizationModule(L.LightningModule):
         else:
             pred = self.generator(l_in).float()
             loss = regression(pred, ab)
+        clean = l_in[:, :1] if l_norm is None else l_norm
         if terms.colorfulness:
-            shortfall = colorfulness_shortfall(l_in[:, :1] if l_norm is None else l_norm, pred, ab)
+            shortfall = colorfulness_shortfall(clean, pred, ab)
             self.log("train/colorfulness_shortfall", shortfall)
             loss = loss + terms.colorfulness * shortfall
+        if terms.perceptual:
+            from chromagen.evaluation.lpips_offline import perceptual_loss
+
+            distance = perceptual_loss(model_space_to_rgb(clean, pred), model_space_to_rgb(clean, ab))
+            self.log("train/perceptual", distance)
+            loss = loss + terms.perceptual * distance
         return loss, pred
 
     def with_hints(self, l_norm: Tensor, hints: Tensor) -> Tensor:
