@@ -4,7 +4,7 @@
 # Inception features. The selection rule (docs/vivid.md) is then applied to OUT/val.json.
 # Usage: [GAINS="1.2 1.4"] benchmarks/vivid_select.sh CANDIDATES_DIR OUT_DIR [LIMIT]
 #   CANDIDATES_DIR holds faithful.safetensors (the previous default) and vivid-*.safetensors; a missing file
-#   is skipped. Each GAN recipe is scored as trained and at each saturation gain in GAINS.
+#   is skipped. Each GAN or perceptual recipe is scored as trained and at each saturation gain in GAINS.
 set -euo pipefail
 dir=$1 out=$2 limit=${3:-300}
 py=${PYTHON:-.venv/bin/python}
@@ -25,7 +25,7 @@ for t in 0.25 0.38 0.5 0.7; do
 done
 add colorful "$dir/vivid-colorful.safetensors"
 add colorful-c1.2 "$dir/vivid-colorful.safetensors" --chroma 1.2
-for recipe in vivid-gan vivid-gan-bold vivid-gan-long vivid-gan-sharp; do
+for recipe in vivid-gan vivid-gan-bold vivid-gan-long vivid-gan-sharp vivid-perceptual; do
   add "${recipe#vivid-}" "$dir/$recipe.safetensors"
   for g in ${GAINS:-1.2 1.4}; do add "${recipe#vivid-}-c$g" "$dir/$recipe.safetensors" --chroma "$g"; done
 done
