@@ -103,8 +103,8 @@ def session(path: Path | bytes, threads: int, device: str = "cpu", cache: bool =
 
     ORT's memory arena stays on, also for the color graphs: their tensors are one image band's (at most
     ``inference.BAND_PIXELS``), so it holds a few MB, and allocating them afresh on every band made the
-    recombination 1.3x slower on two workers. ``cache``: on CPU, keep the optimized graph of a file for the
-    next process (``_cached_session``).
+    recombination about 1.4x slower on two workers (docs/runtime.md). ``cache``: on CPU, keep the optimized
+    graph of a file for the next process (``_cached_session``).
     """
     options = ort.SessionOptions()
     # Idle pool threads sleep instead of spinning: on a busy laptop or a shared 2-core machine, spinning
