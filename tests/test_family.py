@@ -14,6 +14,7 @@ from PIL import Image
 
 from chromagen.evaluation.family import (
     FAMILIES,
+    PAIRS,
     START,
     AbTars,
     Budget,
@@ -36,6 +37,7 @@ from chromagen.evaluation.family_report import (
     grid_layout,
     kept_findings,
     missing_reason,
+    pair_table,
 )
 from chromagen.evaluation.fid import kid
 from chromagen.evaluation.metrics import psnr
@@ -198,6 +200,7 @@ def test_train_predict_score_report(tmp_path: Path) -> None:
     assert "| resnet-unet-gan@start |" in text and "python benchmarks/family.py report" in text
     assert "n/a (< 50 photos)" in text and "n/a (< 10 photos)" in text and "n/a (start: no ab)" in text
     assert "## Every family better than its untrained start on val?" in text and "| resnet-unet | " in text
+    assert "| GAN stage after L1 | resnet-unet-gan vs resnet-unet | setA |" in text  # the pair both ran
     for figure in ("accuracy.png", "loss.png", "val-psnr.png", "grid-bench.jpg", "grid-legacy.jpg"):
         with Image.open(doc.parent / "family" / figure) as image:
             assert min(image.size) > 100
@@ -308,6 +311,41 @@ def test_the_gan_stage_recipe_is_the_stabilized_one() -> None:
     recipe = load_recipe("resnet-unet-gan")
     assert recipe.gan is not None and recipe.gan.kwargs.get("spectral_norm") is True
     assert recipe.optim.lr <= 1e-4 and recipe.optim.encoder_lr_mult <= 0.1 and recipe.gan.weight_rec >= 100
+
+
+def test_each_twin_is_its_family_without_one_part() -> None:
+    """A controlled pair shares model, loss, data and schedule; only the named part differs."""
+    from chromagen.models import create_model
+
+    def parts(name: str) -> tuple[dict, dict]:
+        recipe = load_recipe(name)
+        return recipe.model.kwargs, {**recipe.to_dict(), "model": None, "optim": None}
+
+    family_kwargs, family_rest = parts("default")
+    twin_kwargs, twin_rest = parts("default-scratch")
+    assert family_rest == twin_rest and {**family_kwargs, "pretrained": False} == twin_kwargs
+    for family, twin, part in (("attention-unet", "attention-unet-ungated", "gates"),
+                               ("fusion", "fusion-local", "global_branch")):
+        assert parts(family)[1]["loss"] == parts(twin)[1]["loss"] and parts(twin)[0][part] is False
+        assert load_recipe(family).optim == load_recipe(twin).optim
+        gated, plain = (create_model(load_recipe(n).model.name, **{**load_recipe(n).model.kwargs, "pretrained": False})
+                        for n in (family, twin))
+        missing = set(gated.state_dict()) - set(plain.state_dict())
+        assert missing and set(plain.state_dict()) < set(gated.state_dict()), family
+        assert all(key.startswith(("gates.", "encoder.")) for key in missing), missing
+        assert plain(torch.zeros(1, 1, 40, 56)).shape == (1, 2, 40, 56)
+    assert {family for family, _, _ in PAIRS} | {twin for _, twin, _ in PAIRS} <= set(FAMILIES)
+
+
+def test_the_pair_table_compares_each_family_with_its_twin_where_both_were_scored() -> None:
+    row = {"psnr": 24.5, "lpips": 0.18, "fid": 80.0, "kid": 0.01, "colorfulness": 20.0}
+    sets = {"val": {"models": {"fusion": row, "fusion-local": {**row, "psnr": 24.0, "fid": None},
+                               "default": row}}}
+    table = pair_table(sets)
+    assert "| global classifier features | fusion vs fusion-local | val | 24.50 vs 24.00 (+0.50) |" in table
+    assert "| n/a |" in table  # FID missing for the twin
+    assert "default-scratch" not in table  # its twin was not scored
+    assert pair_table({"val": {"models": {"default": row}}}) == ""
 
 
 def test_merge_takes_only_the_named_families_of_a_run(tmp_path: Path) -> None:

@@ -33,9 +33,18 @@ from chromagen.evaluation.compare import loss_history
 from chromagen.evaluation.metrics import quantize8
 from chromagen.training.config import Recipe, load_recipe
 
-# Order matters: resnet-unet-gan starts from this run's resnet-unet.
+# Order matters: resnet-unet-gan starts from this run's resnet-unet. Each twin follows its family.
 FAMILIES: tuple[str, ...] = ("cnn", "resnet-cnn", "pix2pix", "resnet-unet", "resnet-unet-gan", "gan-resnet-cnn",
-                             "attention-unet", "fusion", "classifier", "default")
+                             "attention-unet", "attention-unet-ungated", "fusion", "fusion-local", "classifier",
+                             "default", "default-scratch")
+# Controlled pairs: (family, its twin, what the family has that the twin lacks). Each pair differs in that one
+# thing, so the sources' findings on it are measured as stated, not by proxy.
+PAIRS: tuple[tuple[str, str, str], ...] = (
+    ("default", "default-scratch", "ImageNet-pretrained encoder"),
+    ("resnet-unet-gan", "resnet-unet", "GAN stage after L1"),
+    ("attention-unet", "attention-unet-ungated", "attention gates"),
+    ("fusion", "fusion-local", "global classifier features"),
+)
 STARTS_FROM = {"resnet-unet-gan": "resnet-unet"}
 START = "@start"  # result-row suffix of a family's untrained start
 AB_OFFSET = 128

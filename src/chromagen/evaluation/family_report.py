@@ -19,7 +19,7 @@ from torch import Tensor
 
 from chromagen.color import gray_lab, rgb_to_lab
 from chromagen.evaluation.compare import save_curve_plot
-from chromagen.evaluation.family import START, compose, legacy_image, read_tars, stored_ab
+from chromagen.evaluation.family import PAIRS, START, compose, legacy_image, read_tars, stored_ab
 from chromagen.evaluation.report import save_grid
 
 COLUMNS = (("psnr", "PSNR"), ("ssim", "SSIM"), ("lpips", "LPIPS"), ("fid", "FID"), ("kid", "KID"),
@@ -104,6 +104,32 @@ def start_table(scored: dict[str, Any]) -> str:
                  f"{trained['colorfulness']:.1f}", f"{trained['colorfulness'] / gt:.2f}", "yes" if better else "no"]
         lines.append(f"| {row} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+PAIR_COLUMNS = (("psnr", "PSNR", 2), ("lpips", "LPIPS", 4), ("fid", "FID", 2), ("kid", "KID", 4),
+                ("colorfulness", "CF", 1))
+
+
+def _versus(first: dict[str, Any], second: dict[str, Any], key: str, digits: int) -> str:
+    """``a vs b (a - b)``, or n/a where either lacks the metric."""
+    a, b = first.get(key), second.get(key)
+    if a is None or b is None:
+        return "n/a"
+    return f"{a:.{digits}f} vs {b:.{digits}f} ({a - b:+.{digits}f})"
+
+
+def pair_table(sets: dict[str, Any]) -> str:
+    """Every controlled pair on every set where both were scored: the family against its twin, which
+    lacks only the named part; the difference is what that part does."""
+    lines = ["| the family has | family vs twin | set | " + " | ".join(h for _, h, _ in PAIR_COLUMNS) + " |",
+             "|---" * (3 + len(PAIR_COLUMNS)) + "|"]
+    for family, twin, part in PAIRS:
+        for set_name, scored in sets.items():
+            models = scored["models"]
+            if family in models and twin in models:
+                cells = [_versus(models[family], models[twin], key, digits) for key, _, digits in PAIR_COLUMNS]
+                lines.append(f"| {part} | {family} vs {twin} | {set_name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def save_accuracy_plot(sets: dict[str, Any], path: Path, note: str) -> Path:
@@ -287,6 +313,10 @@ def write_family_report(results: dict[str, Any], tars: list[Path], bench_root: P
                   f"{next(iter(scored['models'].values()))['n']} photos scored, "
                   f"{len(protocol['skipped_files'])} skipped as gray; models run at {protocol['working_size']} "
                   f"px. Table by `{command}` ({today}).", "", set_table(predicted, set_name, train), ""]
+    if pairs := pair_table(predicted["sets"]):
+        lines += ["## Controlled pairs", "",
+                  "Each family against its twin, the same recipe without one part; the difference (in brackets) "
+                  f"is what that part does. Table by `{command}` ({today}).", "", pairs, ""]
     for title, (image, caption) in images.items():
         lines += [f"## {title}", "", f"![{title}]({Path(os.path.relpath(image, doc.parent)).as_posix()})", "",
                   f"{caption} Made by `{command}` ({today}).".lstrip(), ""]

@@ -32,15 +32,23 @@ def double_conv(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(conv_bn_act(cin, cout), conv_bn_act(cout, cout))
 
 
-class AttentionUNet(nn.Module):
-    """U-Net (max-pool down, bilinear up) whose every skip goes through an attention gate."""
+class OpenSkip(nn.Module):
+    """The ungated twin's skip: passes ``skip`` as it is, so the network differs from the gated one only there."""
 
-    def __init__(self, widths: tuple[int, ...]) -> None:
+    def forward(self, skip: Tensor, gate: Tensor) -> Tensor:
+        return skip
+
+
+class AttentionUNet(nn.Module):
+    """U-Net (max-pool down, bilinear up) whose every skip goes through an attention gate (or, ungated, not)."""
+
+    def __init__(self, widths: tuple[int, ...], gates: bool = True) -> None:
         super().__init__()
         ins = (1, *widths[:-1])
         self.levels = nn.ModuleList(double_conv(i, o) for i, o in zip(ins, widths))
         self.gates = nn.ModuleList(
-            AttentionGate(widths[k], widths[k + 1], max(widths[k] // 2, 1)) for k in range(len(widths) - 1)
+            AttentionGate(widths[k], widths[k + 1], max(widths[k] // 2, 1)) if gates else OpenSkip()
+            for k in range(len(widths) - 1)
         )
         self.ups = nn.ModuleList(UpBlock(widths[k + 1], widths[k], widths[k]) for k in range(len(widths) - 1))
         self.head = nn.Conv2d(widths[0], 2, 1)
@@ -58,7 +66,9 @@ class AttentionUNet(nn.Module):
 
 
 @register_model("attention-unet")
-def attention_unet(widths: tuple[int, ...] = (32, 64, 128, 256, 512), pretrained: bool = False) -> nn.Module:
-    """U-Net with additive attention gates on the skip connections (Oktay et al. 2018)."""
+def attention_unet(widths: tuple[int, ...] = (32, 64, 128, 256, 512), pretrained: bool = False,
+                   gates: bool = True) -> nn.Module:
+    """U-Net with additive attention gates on the skip connections (Oktay et al. 2018); ``gates: false`` is
+    the same U-Net with plain skips, the controlled twin that says what the gates add."""
     require_random_init("attention-unet", pretrained)
-    return AttentionUNet(tuple(widths))
+    return AttentionUNet(tuple(widths), gates)
