@@ -25,7 +25,7 @@ for t in 0.25 0.38 0.5 0.7; do
 done
 add colorful "$dir/vivid-colorful.safetensors"
 add colorful-c1.2 "$dir/vivid-colorful.safetensors" --chroma 1.2
-for recipe in vivid-gan vivid-gan-bold vivid-gan-long vivid-gan-sharp vivid-perceptual; do
+for recipe in vivid-gan vivid-gan-bold vivid-gan-long vivid-gan-sharp vivid-perceptual vivid-gan-perceptual vivid-gan-perceptual-bold; do
   add "${recipe#vivid-}" "$dir/$recipe.safetensors"
   for g in ${GAINS:-1.2 1.4}; do add "${recipe#vivid-}-c$g" "$dir/$recipe.safetensors" --chroma "$g"; done
 done
