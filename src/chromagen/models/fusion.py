@@ -31,7 +31,7 @@ class FusionColorizer(nn.Module):
         )
         self.encoder = create_encoder(encoder, pretrained=pretrained) if global_branch else None
         self.classifier_size = classifier_size
-        self.fuse = conv_bn_act(256 + (self.encoder.channels[-1] if self.encoder else 0), 256, kernel=1)
+        self.fuse = conv_bn_act(256 + (self.encoder.channels[-1] if self.encoder is not None else 0), 256, kernel=1)
         self.decoder = nn.Sequential(
             conv_bn_act(256, 128), nn.Upsample(scale_factor=2),
             conv_bn_act(128, 64), conv_bn_act(64, 64), nn.Upsample(scale_factor=2),
